@@ -1,0 +1,55 @@
+# One entry point for learners, instructors and CI. Run `make help` for the list.
+#   make lab   set up (if needed) and open the course in JupyterLab
+#   make test  set up (if needed) and run every test
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LAB_PORT ?= 8888
+LAB_ARGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+.PHONY: help setup lab test refresh bench clean lock
+
+help:
+	@echo "make lab      set up and open the course in JupyterLab (http://127.0.0.1:$(LAB_PORT)/lab)"
+	@echo "make test     set up and run all tests (helpers, notebooks with nbval, site)"
+	@echo "make refresh  re-execute every notebook in place (updates the committed outputs)"
+	@echo "make bench    time the notebook suite against its floor"
+	@echo "make lock     re-resolve requirements.in into requirements.lock and environment.yml"
+	@echo "make clean    remove the virtual environment and build outputs"
+
+# The venv is rebuilt from scratch whenever the lock changes.
+$(STAMP): requirements.lock
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python tools/lab_settings.py
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+		--ServerApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+refresh: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.record_timing=False --KernelManager.transport=ipc \
+		--ExecutePreprocessor.timeout=120 $(NOTEBOOKS)
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+lock:
+	$(PYTHON) tools/lock.py
+
+clean:
+	rm -rf $(VENV) docs/_build .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

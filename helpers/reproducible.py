@@ -1,0 +1,45 @@
+"""One call at the top of every notebook makes each run identical and readable.
+
+>>> init_course(seed=0)
+>>> torch.initial_seed()
+0
+"""
+from __future__ import annotations
+
+import random
+
+import matplotlib
+import numpy as np
+import torch
+
+__all__ = ["init_course"]
+
+# Colour-blind-safe palette (Okabe & Ito), used by every figure of the course.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+
+def init_course(seed: int = 0) -> None:
+    """Seed every generator, use one CPU thread, fix print options and figure defaults.
+
+    One thread keeps floating-point sums in the same order on every machine and keeps
+    parallel test workers from fighting over two cores. Figures get an opaque white
+    background so they stay readable in dark themes.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    torch.set_printoptions(precision=4, sci_mode=False)
+    matplotlib.rcParams.update(
+        {
+            "figure.facecolor": "white",
+            "axes.facecolor": "white",
+            "savefig.facecolor": "white",
+            "figure.dpi": 100,
+            "font.size": 11,
+            "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+        }
+    )

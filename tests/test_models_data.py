@@ -1,0 +1,79 @@
+"""Unit tests for helpers.models, helpers.data and helpers.reproducible."""
+import matplotlib
+import pytest
+import torch
+from torch import nn
+
+from helpers import (
+    ArticleNet,
+    LogisticRegression,
+    article_batch,
+    article_batch_as_written,
+    init_course,
+    seeded,
+    toy_classification,
+)
+
+
+def test_article_net_shapes_and_range():
+    out = seeded(ArticleNet)(torch.randn(8, 10))
+    assert out.shape == (8, 4) and bool(((out > 0) & (out < 1)).all())
+
+
+def test_logistic_regression_matches_seed_004():
+    m = LogisticRegression(2, 2)
+    assert list(m.state_dict()) == ["fc.weight", "fc.bias"]
+    with pytest.raises(ValueError, match="in_features must be a positive int"):
+        LogisticRegression(0, 2)
+    with pytest.raises(ValueError, match="num_classes"):
+        LogisticRegression(2, 2.0)
+
+
+def test_seeded_is_reproducible_and_leaves_global_rng_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(1)
+    torch.manual_seed(5)
+    a, b = seeded(ArticleNet, seed=3), seeded(ArticleNet, seed=3)
+    assert torch.equal(torch.rand(1), expected)
+    assert torch.equal(a.layer1.weight, b.layer1.weight)
+    assert not torch.equal(a.layer1.weight, seeded(ArticleNet, seed=4).layer1.weight)
+    assert seeded(LogisticRegression, 2, 3).fc.out_features == 3
+
+
+def test_seeded_bad_input():
+    with pytest.raises(TypeError, match="nn.Module subclass"):
+        seeded(nn.Linear(1, 1))
+    with pytest.raises(TypeError, match="seed must be an int"):
+        seeded(ArticleNet, seed="1")
+
+
+def test_article_batches():
+    x, y = article_batch(seed=1)
+    assert x.shape == (8, 10) and y.shape == (8, 4)
+    assert bool(((y >= 0) & (y <= 1)).all())
+    assert torch.equal(x, article_batch(seed=1)[0])
+    _, y_raw = article_batch_as_written(seed=1)
+    assert bool((y_raw < 0).any()), "the article's randn targets must include negatives"
+    with pytest.raises(ValueError, match="batch must be a positive int"):
+        article_batch(batch=0)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        article_batch(seed=1.5)
+
+
+def test_toy_classification():
+    x, y = toy_classification(n=10, features=3, classes=2, seed=0)
+    assert x.shape == (10, 3) and y.tolist() == [0, 1] * 5
+    assert torch.equal(x, toy_classification(n=10, features=3, classes=2, seed=0)[0])
+    with pytest.raises(ValueError, match="classes must be a positive int"):
+        toy_classification(classes=0)
+
+
+def test_init_course_is_deterministic():
+    init_course(seed=7)
+    first = torch.rand(3)
+    init_course(seed=7)
+    assert torch.equal(torch.rand(3), first)
+    assert torch.get_num_threads() == 1
+    assert matplotlib.rcParams["figure.facecolor"] == "white"
+    with pytest.raises(TypeError, match="seed must be an int"):
+        init_course(seed=None)
