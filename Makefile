@@ -51,5 +51,19 @@ lock:
 	$(PYTHON) tools/lock.py
 
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache
+	rm -rf $(VENV) docs/_build docs/node_modules .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---- course website (docs/): built from the committed outputs, never re-executed -------------
+# The JavaScript the pages need (widget manager, require.js) comes from npm, pinned by
+# docs/package-lock.json, and is shipped with the site: nothing is loaded from a CDN.
+SITE_NPM := docs/node_modules/.package-lock.json
+
+$(SITE_NPM): docs/package.json docs/package-lock.json
+	cd docs && npm ci --no-audit --no-fund --loglevel=error
+	touch $(SITE_NPM)
+
+.PHONY: site
+site: $(STAMP) $(SITE_NPM)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "site: docs/_build/html/index.html"

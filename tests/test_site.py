@@ -1,0 +1,305 @@
+"""The course website: built from the committed outputs, then checked in a real browser.
+
+All site tests live in this one file so that, under `pytest -n 2 --dist loadfile`, a single
+worker builds the site once (`make site`) and serves it on 127.0.0.1.
+
+- Without a browser: the build passes with warnings as errors, every chapter has a page, every
+  page names the torch version, and no page loads anything from another host.
+- With Chromium (Debian's, driven by Playwright): every page loads without page errors and
+  without any request leaving 127.0.0.1, figures have loaded, chapters have headings and code,
+  previous/next links work, a quiz answers a click, search finds the helpers; a screenshot of
+  each page (light and dark theme) is saved under test-artifacts/site/.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import subprocess
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import CHROMIUM_ARGS
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "docs" / "_build" / "html"
+SHOTS = ROOT / "test-artifacts" / "site"
+CHAPTERS = [p.stem for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+TORCH_VERSION = re.search(r"(?m)^torch==(\S+)", (ROOT / "requirements.lock").read_text()).group(1)
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+# ------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    """Build the site once, exactly as `make site` does (the venv is taken as up to date)."""
+    start = time.perf_counter()
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "site"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0, f"`make site` failed:\n{result.stdout}\n{result.stderr}"
+    print(f"site built in {seconds:.1f} s")
+    return SITE
+
+
+@pytest.fixture(scope="module")
+def server(site: Path):
+    """Serve the built site on 127.0.0.1 from a free port; yields the base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A page opened in a fresh context that records page errors and every request."""
+
+    def __init__(self, browser, base: str, color_scheme: str = "light"):
+        self.base = base
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+        self.failed: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=color_scheme)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.url} (HTTP {r.status})"))
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        host = urlparse(url).hostname
+        if url.startswith(("data:", "blob:", "about:")) or host == "127.0.0.1":
+            route.continue_()
+        else:
+            self.foreign.append(url)
+            route.abort()
+
+    def open(self, path: str):
+        self.page.goto(f"{self.base}/{path}", wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        return self.page
+
+    def assert_clean(self) -> None:
+        assert not self.foreign, f"requests to hosts other than 127.0.0.1: {self.foreign}"
+        assert not self.errors, f"page errors: {self.errors}"
+        assert not self.failed, f"failed requests: {self.failed}"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _pages(site: Path) -> list[str]:
+    """Every content page of the site, in reading order (landing, chapters, the rest)."""
+    chapters = [f"notebooks/{c}.html" for c in CHAPTERS]
+    others = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                    if not p.relative_to(site).as_posix().startswith(("_", "notebooks/"))
+                    and p.name not in {"index.html", "search.html", "genindex.html", "py-modindex.html"})
+    return ["index.html", *chapters, *others]
+
+
+# ------------------------------------------------------------------- build (no browser)
+
+
+class _Resources(HTMLParser):
+    """Collects the URLs a page loads by itself (scripts, stylesheets, images, frames...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in {"script", "img", "iframe", "audio", "video", "source", "embed"} and a.get("src"):
+            self.urls.append(a["src"])
+        if tag == "link" and a.get("href") and not set((a.get("rel") or "").split()) <= {"canonical", "next", "prev", "index", "search", "author", "license", "help"}:
+            self.urls.append(a["href"])
+        if tag == "object" and a.get("data"):
+            self.urls.append(a["data"])
+
+
+def test_site_builds_with_every_chapter_and_no_cdn(site: Path):
+    assert CHAPTERS, "no notebooks found"
+    for chapter in CHAPTERS:
+        assert (site / "notebooks" / f"{chapter}.html").is_file(), f"no page for {chapter}"
+    assert (site / "api.html").is_file() and (site / "search.html").is_file()
+    api = (site / "api.html").read_text(encoding="utf-8")
+    for module in sorted(p.stem for p in (ROOT / "helpers").glob("*.py") if not p.stem.startswith("_")):
+        assert f'id="module-helpers.{module}"' in api, f"helpers.{module} missing from the API reference"
+    assert api.count('<dl class="py function">') >= 5, "the API reference documents no functions"
+
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= len(CHAPTERS) + 2
+    remote = re.compile(r"^(https?:)?//", re.I)
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        name = page.relative_to(site).as_posix()
+        parser = _Resources()
+        parser.feed(html)
+        loaded_from_elsewhere = [u for u in parser.urls if remote.match(u)]
+        assert not loaded_from_elsewhere, f"{name} loads from other hosts: {loaded_from_elsewhere}"
+        if not name.startswith("_"):
+            assert f"torch {TORCH_VERSION}" in html, f"{name} does not say which torch version it was verified with"
+        for script in re.findall(r'<script type="%s">.*?</script>(.{0,200})' % re.escape(WIDGET_VIEW), html, re.S):
+            assert "widget-fallback" in script, f"{name}: a widget has no static fallback"
+    for chapter in CHAPTERS:
+        html = (site / "notebooks" / f"{chapter}.html").read_text(encoding="utf-8")
+        if "widget-view+json" in html and "widget-state+json" in html:
+            assert "_static/npm/jupyter-widgets/embed-amd.js" in html and "_static/npm/requirejs/require.js" in html
+    assert (site / "_static" / "npm" / "jupyter-widgets" / "embed-amd.js").is_file()
+
+
+# ------------------------------------------------------------------------ in the browser
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _check_figures(page, where: str) -> None:
+    sizes = page.evaluate(
+        """async () => {
+            const imgs = [...document.querySelectorAll('article img, main img')];
+            imgs.forEach(i => { i.loading = 'eager'; });
+            await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+            return imgs.map(i => [i.getAttribute('src'), i.naturalWidth]);
+        }"""
+    )
+    broken = [src for src, width in sizes if not width]
+    assert not broken, f"{where}: figures that did not load: {broken}"
+
+
+def _check_widgets(page, where: str) -> None:
+    """A widget either renders or shows its static fallback: never an empty box."""
+    views = page.locator(f'script[type="{WIDGET_VIEW}"]')
+    for i in range(views.count()):
+        shown = views.nth(i).evaluate(
+            """s => {
+                const area = s.parentElement;
+                const visible = el => el && el.getBoundingClientRect().height > 0
+                    && getComputedStyle(el).display !== 'none';
+                return [...area.querySelectorAll('.widget-subarea, .widget-fallback')].some(visible);
+            }"""
+        )
+        assert shown, f"{where}: widget {i} shows neither the widget nor its fallback"
+
+
+def _check_quiz(page, where: str) -> int:
+    """Answer the first quiz on the page by clicking: a wrong option, then the right one."""
+    quizzes = page.locator(".cq")
+    if quizzes.count() == 0:
+        return 0
+    quiz = quizzes.first
+    quiz.scroll_into_view_if_needed()
+    options = quiz.locator(".cq-opt")
+    assert options.count() >= 2, f"{where}: a quiz with fewer than two options"
+    feedback = quiz.locator(".cq-why:visible")
+    assert feedback.count() == 0, f"{where}: quiz feedback is visible before any answer"
+    verdicts = [options.nth(i).locator(".cq-why").get_attribute("data-verdict") for i in range(options.count())]
+    for verdict in ("wrong", "correct"):
+        option = options.nth(verdicts.index(verdict))
+        option.locator("label").click()
+        assert option.locator("input").is_checked()
+        why = option.locator(".cq-why")
+        why.wait_for(state="visible", timeout=2000)
+        expected = "Correct" if verdict == "correct" else "Not quite"
+        assert expected in why.inner_text(), f"{where}: feedback for a {verdict} answer lacks '{expected}'"
+        assert quiz.locator(".cq-why:visible").count() == 1, f"{where}: more than one feedback shown"
+    return quizzes.count()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_in_browser(chapter: str, server: str, browser, site: Path):
+    pages = _pages(site)
+    path = f"notebooks/{chapter}.html"
+    position = pages.index(path)
+    visit = Visit(browser, server)
+    try:
+        page = visit.open(path)
+        assert page.locator("article h1").count() == 1, "a chapter has exactly one title"
+        assert page.locator("article h2").count() >= 2, "a chapter has sections"
+        assert page.locator("article .cell .cell_input").count() >= 1, "no code cells"
+        assert page.get_by_text(f"torch {TORCH_VERSION}").first.is_visible()
+        _check_figures(page, path)
+        _check_widgets(page, path)
+        _check_quiz(page, path)
+        _shot(page, chapter)
+        visit.assert_clean()
+
+        # previous / next: follow "next" and come back with "previous"
+        following = pages[position + 1] if position + 1 < len(pages) else None
+        if following:
+            page.locator("a.right-next").click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith("/" + following), f"next of {path} is {page.url}, expected {following}"
+            page.locator("a.left-prev").click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith("/" + path), f"previous of {following} is {page.url}, expected {path}"
+        previous = pages[position - 1]
+        page.locator("a.left-prev").click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/" + previous) or (previous == "index.html" and page.url.endswith("/")), (
+            f"previous of {path} is {page.url}, expected {previous}"
+        )
+        visit.assert_clean()
+    finally:
+        visit.close()
+
+    dark = Visit(browser, server, color_scheme="dark")
+    try:
+        page = dark.open(path)
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        _check_figures(page, path + " (dark)")
+        _shot(page, f"{chapter}-dark")
+        dark.assert_clean()
+    finally:
+        dark.close()
+
+
+def test_other_pages_and_search_in_browser(server: str, browser, site: Path):
+    visit = Visit(browser, server)
+    try:
+        for path in _pages(site):
+            if path.startswith("notebooks/"):
+                continue
+            page = visit.open(path)
+            assert page.locator("article h1").count() >= 1, f"{path} has no title"
+            _check_figures(page, path)
+            _shot(page, path.removesuffix(".html").replace("/", "_"))
+        page = visit.open("index.html")
+        for chapter in CHAPTERS:
+            assert page.locator(f'article a[href="notebooks/{chapter}.html"]').count() >= 1, f"landing page lacks {chapter}"
+        page = visit.open("search.html?q=shares_storage")
+        page.locator("#search-results li").first.wait_for(timeout=10000)
+        assert page.locator("#search-results li").count() >= 1
+        _shot(page, "search")
+        visit.assert_clean()
+    finally:
+        visit.close()
