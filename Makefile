@@ -34,14 +34,14 @@ setup: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-		--ServerApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
+		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 refresh: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.record_timing=False --KernelManager.transport=ipc \
+		--ExecutePreprocessor.record_timing=False \
 		--ExecutePreprocessor.timeout=120 $(NOTEBOOKS)
 
 bench: $(STAMP)
