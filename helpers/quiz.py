@@ -265,7 +265,7 @@ def quiz_page(path: str | Path, title: str | None = None) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>"
-        "<style>body{background:#fff;color:#111;margin:1.5em}</style></head>\n"
+        "<style>body{background:#fff;color:#111;margin:1.5em;font-family:system-ui,sans-serif}</style></head>\n"
         f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
     )
 
