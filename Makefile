@@ -63,7 +63,9 @@ $(SITE_NPM): docs/package.json docs/package-lock.json
 	cd docs && npm ci --no-audit --no-fund --loglevel=error
 	touch $(SITE_NPM)
 
+# A failed build drops its cache, so the next build reports the same warnings again.
 .PHONY: site
 site: $(STAMP) $(SITE_NPM)
-	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html \
+		|| { rm -rf docs/_build/html/.doctrees; exit 1; }
 	@echo "site: docs/_build/html/index.html"

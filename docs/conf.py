@@ -52,6 +52,11 @@ def _repository_url() -> str | None:
     return url if url.startswith("https://") else None
 
 
+# Speed: myst-nb imports nbformat, which imports jsonschema, which compiles some 40 grammars of
+# the optional `rfc3987_syntax` package at import time (seconds). Notebook validation never uses
+# them; jsonschema skips that optional format checker when the import fails.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 TORCH_VERSION = _torch_version()
 REPO_URL = _repository_url()
 
@@ -61,7 +66,7 @@ author = "the course authors"
 copyright = "the course authors, MIT licence"
 language = "en"
 
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode"]
+extensions = ["myst_nb", "sphinx.ext.autodoc"]
 # Sources: the numbered chapters (scratch notebooks stay out), top-level pages, instructor pages.
 include_patterns = ["*.md", "instructor/**.md", "notebooks/[0-9][0-9]_*.ipynb"]
 exclude_patterns = [
@@ -81,13 +86,15 @@ nb_mime_priority_overrides = [
 # Widget JavaScript from npm (copied into _static at build time), never from a CDN.
 nb_ipywidgets_js = {
     "npm/requirejs/require.js": {},
-    "npm/jupyter-widgets/embed-amd.js": {},
+    "require-config.js": {},
+    "npm/@jupyter-widgets/embed-amd.js": {},
 }
 nb_merge_streams = True
-myst_enable_extensions = ["colon_fence", "deflist", "substitution"]
+myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
-myst_substitutions = {"torch_version": TORCH_VERSION}
-suppress_warnings = ["mystnb.unknown_mime_type"]
+# A traceback that Pygments' IPython-traceback lexer cannot tokenise is re-highlighted in relaxed
+# mode, which renders it fine: not a reason to fail the build.
+suppress_warnings = ["mystnb.unknown_mime_type", "misc.highlighting_failure"]
 
 # -- API reference (autodoc) -----------------------------------------------------------------
 autodoc_member_order = "bysource"
@@ -159,12 +166,16 @@ def _toctree(caption: str, entries: list[str]) -> str:
 
 def _generate(app, docname: str, source: list[str]) -> None:
     text = source[0]
+    if docname in {"index", "api"}:  # hand-written pages may name the pinned version, in code too
+        text = text.replace("{{ torch_version }}", TORCH_VERSION)
     if "<!-- generated: toctrees -->" in text:
         block = (_toctree("Chapters", _chapters())
                  + _toctree("For instructors", _instructor_pages())
                  + _toctree("Reference", ["api", *_other_pages()]))
         text = text.replace("<!-- generated: toctrees -->", block)
     if "<!-- generated: automodules -->" in text:
+        for path in sorted((ROOT / "helpers").glob("*.py")):  # edit a helper: re-read the API page
+            app.env.note_dependency(str(path))
         block = "\n".join(f"\n## `{m}`\n\n```{{eval-rst}}\n.. automodule:: {m}\n```\n"
                           for m in _helper_modules())
         text = text.replace("<!-- generated: automodules -->", block)
@@ -198,22 +209,42 @@ def _ship_javascript(app, exception) -> None:
     static = Path(app.outdir) / "_static" / "npm"
     (static / "requirejs").mkdir(parents=True, exist_ok=True)
     shutil.copy2(REQUIREJS, static / "requirejs" / "require.js")
-    widgets = static / "jupyter-widgets"
-    widgets.mkdir(parents=True, exist_ok=True)
-    for f in WIDGETS_DIST.iterdir():
-        if f.name == "embed-amd.js" or f.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
-            if not (widgets / f.name).exists() or f.stat().st_mtime > (widgets / f.name).stat().st_mtime:
-                shutil.copy2(f, widgets / f.name)
+    # The bundle's modules (@jupyter-widgets/base, .../html-manager/dist/libembed-amd) fetch the
+    # icon fonts next to their own require.js URL: ship the fonts in both folders.
+    widgets = static / "@jupyter-widgets"
+    for folder, names in ((widgets, {"embed-amd.js"}), (widgets / "html-manager" / "dist", set())):
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in WIDGETS_DIST.iterdir():
+            if f.name in names or f.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
+                target = folder / f.name
+                if not target.exists() or f.stat().st_mtime > target.stat().st_mtime:
+                    shutil.copy2(f, target)
     shutil.copy2(WIDGETS_DIST / "embed.js.LICENSE.txt", widgets / "LICENSE.txt")
 
 
-def _always_reread(app, env, added, changed, removed) -> list[str]:
-    """The generated pages follow the files that exist: re-read them on every build."""
-    return [d for d in ("index", "api") if d not in added]
+_REWRITE_ALL = False
+
+
+def _outdated(app, env, added, changed, removed) -> list[str]:
+    """The landing page's generated toctrees follow the files that exist: re-read it on every build
+    (cheap); re-read the API page when the list of helper modules changes (edits to a helper are
+    tracked as dependencies). When any page is added, changed or removed, every page is re-written
+    (not re-read) in `_rewrite`: titles, chapter order and previous/next links appear on all pages."""
+    global _REWRITE_ALL
+    signature = (tuple(_chapters()), tuple(_instructor_pages()), tuple(_helper_modules()))
+    new_modules = getattr(env, "course_signature", (None, None, None))[2] != signature[2]
+    _REWRITE_ALL = bool(added or changed or removed) or getattr(env, "course_signature", None) != signature
+    env.course_signature = signature
+    return [d for d in ("index", *(["api"] if new_modules else [])) if d not in added and d in env.found_docs]
+
+
+def _rewrite(app, env) -> list[str]:
+    return sorted(env.found_docs) if _REWRITE_ALL else []
 
 
 def setup(app):
-    app.connect("env-get-outdated", _always_reread)
+    app.connect("env-get-outdated", _outdated)
+    app.connect("env-updated", _rewrite)
     app.connect("source-read", _generate)
     app.connect("doctree-resolved", _widget_fallbacks)
     app.connect("build-finished", _ship_javascript)

@@ -59,7 +59,11 @@ def server(site: Path):
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address) -> None:
+            pass  # a browser that cancels a request (navigation) is not an error of the site
+
+    httpd = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -171,16 +175,23 @@ def test_site_builds_with_every_chapter_and_no_cdn(site: Path):
     for chapter in CHAPTERS:
         html = (site / "notebooks" / f"{chapter}.html").read_text(encoding="utf-8")
         if "widget-view+json" in html and "widget-state+json" in html:
-            assert "_static/npm/jupyter-widgets/embed-amd.js" in html and "_static/npm/requirejs/require.js" in html
-    assert (site / "_static" / "npm" / "jupyter-widgets" / "embed-amd.js").is_file()
+            assert "_static/npm/@jupyter-widgets/embed-amd.js" in html and "_static/npm/requirejs/require.js" in html
+    assert (site / "_static" / "npm" / "@jupyter-widgets" / "embed-amd.js").is_file()
 
 
 # ------------------------------------------------------------------------ in the browser
 
 
 def _shot(page, name: str) -> None:
+    """Save the whole page as a learner sees it: the viewport grows to the page's height so the
+    sticky sidebars and header are drawn once, in place, instead of wherever the page was scrolled."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    size = page.viewport_size
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height, 20000))})
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
 
 
 def _check_figures(page, where: str) -> None:
