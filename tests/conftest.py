@@ -32,7 +32,8 @@ def chromium_path() -> str:
     if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
         return str(CHROMIUM)
     if os.environ.get("CI") == "true":
-        pytest.fail(_SKIP_REASON, pytrace=False)
+        pytest.fail(f"Chromium not found at {CHROMIUM}: CI (CI=true) must run the browser tests; "
+                    "install it with `apt-get install -y chromium` (.ci/run does)", pytrace=False)
     pytest.skip(_SKIP_REASON)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import re
 import subprocess
 import threading
@@ -107,7 +108,17 @@ class Visit:
 
     def open(self, path: str):
         self.page.goto(f"{self.base}/{path}", wait_until="load")
-        self.page.wait_for_load_state("networkidle")
+        widgets = self.page.locator(f'script[type="{WIDGET_VIEW}"]').count()
+        if widgets and self.page.locator('script[src*="embed-amd.js"]').count():  # render after load
+            self.page.wait_for_load_state("networkidle")
+            try:
+                self.page.wait_for_function(
+                    f"""() => document.querySelectorAll('.widget-subarea').length
+                        >= document.querySelectorAll('script[type="{WIDGET_VIEW}"]').length""",
+                    timeout=10_000,
+                )
+            except Exception:  # noqa: BLE001 - not rendered: _check_widgets then wants the fallback
+                pass
         return self.page
 
     def assert_clean(self) -> None:
@@ -187,6 +198,7 @@ def _shot(page, name: str) -> None:
     sticky sidebars and header are drawn once, in place, instead of wherever the page was scrolled."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    page.wait_for_timeout(250)  # let the theme's scroll-spy settle on the top of the page
     size = page.viewport_size
     height = page.evaluate("document.documentElement.scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height, 20000))})
@@ -260,7 +272,11 @@ def test_chapter_page_in_browser(chapter: str, server: str, browser, site: Path)
         assert page.get_by_text(f"torch {TORCH_VERSION}").first.is_visible()
         _check_figures(page, path)
         _check_widgets(page, path)
-        _check_quiz(page, path)
+        quizzes = _check_quiz(page, path)
+        cells = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        if re.search(r"^\s*quiz\(", code, re.M):
+            assert quizzes, f"{chapter} calls quiz() but its page shows no quiz"
         _shot(page, chapter)
         visit.assert_clean()
 
