@@ -63,3 +63,24 @@ def test_errors_only_in_tagged_cells(path):
         errors = [o for o in cell.outputs if o.output_type == "error"]
         tagged = "raises-exception" in cell.metadata.get("tags", [])
         assert bool(errors) == tagged, f"cell {i}: error output {bool(errors)} but raises-exception tag {tagged}"
+
+
+CHAPTERS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
+def test_chapter_has_exercises_with_hidden_solutions(path):
+    nb = nbformat.read(path, as_version=4)
+    assert any(re.search(r"(?m)^## +Exercises", c.source) for c in nb.cells if c.cell_type == "markdown")
+    solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    assert solutions, "exercises need executed solution cells tagged 'solution'"
+    for cell in solutions:
+        assert cell.cell_type == "code" and "hide-input" in cell.metadata["tags"], "solutions are collapsed on the site"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
+def test_chapter_asks_at_least_three_quiz_questions(path):
+    nb = nbformat.read(path, as_version=4)
+    calls = [c for c in nb.cells if c.cell_type == "code" and re.search(r"^quiz\(", c.source, re.M)]
+    assert len(calls) >= 3, f"{len(calls)} predict-then-run quiz cells; want at least 3"
+    assert (NOTEBOOK_DIR / "quizzes" / f"{path.stem}.json").is_file()
