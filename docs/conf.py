@@ -198,6 +198,22 @@ def _widget_fallbacks(app, doctree, docname: str) -> None:
             node.parent.insert(node.parent.index(node) + 1, nodes.raw("", WIDGET_FALLBACK, format="html"))
 
 
+_WIDGET_JS = ("npm/requirejs/require.js", "require-config.js", "npm/@jupyter-widgets/embed-amd.js")
+
+
+def _widget_js_only_where_needed(app, pagename, templatename, context, doctree) -> None:
+    """myst-nb adds the widget manager (3.6 MB) to every notebook that saved widget state, but a
+    page shows widgets only where a widget view won over the other outputs (quizzes show their
+    HTML form): leave the scripts out of pages without a widget view."""
+    if "application/vnd.jupyter.widget-view+json" in context.get("body", ""):
+        return
+    context["script_files"] = [
+        js for js in context.get("script_files", [])
+        if str(getattr(js, "filename", "")).removeprefix("_static/") not in _WIDGET_JS
+        and "widget-state+json" not in str(getattr(js, "attributes", {}).get("type", ""))
+    ]
+
+
 def _ship_javascript(app, exception) -> None:
     if exception or app.builder.format != "html":
         return
@@ -247,5 +263,6 @@ def setup(app):
     app.connect("env-updated", _rewrite)
     app.connect("source-read", _generate)
     app.connect("doctree-resolved", _widget_fallbacks)
+    app.connect("html-page-context", _widget_js_only_where_needed)
     app.connect("build-finished", _ship_javascript)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
