@@ -123,7 +123,9 @@ html_theme_options = {
         f"<strong>torch {TORCH_VERSION}</strong> (CPU), the version pinned in "
         f"<code>requirements.lock</code>.</p>"
     ),
-    "article_header_start": ["toggle-primary-sidebar.html", "torch-badge.html"],
+    "article_header_end": ["torch-badge.html", "article-header-buttons.html"],
+    # One search box (in the sidebar), not a second one in pydata's top bar.
+    "navbar_persistent": [],
 }
 if REPO_URL:
     html_theme_options.update(
