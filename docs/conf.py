@@ -170,6 +170,16 @@ def _generate(app, docname: str, source: list[str]) -> None:
     text = source[0]
     if docname in {"index", "api"}:  # hand-written pages may name the pinned version, in code too
         text = text.replace("{{ torch_version }}", TORCH_VERSION)
+    if "<!-- generated: launch links -->" in text:
+        links = ""
+        if REPO_URL and REPO_URL.startswith("https://github.com/"):
+            repo = REPO_URL.removeprefix("https://github.com/")
+            first = _chapters()[0].removeprefix("notebooks/") if _chapters() else ""
+            links = (f"Direct links for the first chapter: "
+                     f"[Binder](https://mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/notebooks/{first}.ipynb), "
+                     f"[Colab](https://colab.research.google.com/github/{repo}/blob/main/notebooks/{first}.ipynb), "
+                     f"[source]({REPO_URL}).")
+        text = text.replace("<!-- generated: launch links -->", links)
     if "<!-- generated: toctrees -->" in text:
         block = (_toctree("Chapters", _chapters())
                  + _toctree("For instructors", _instructor_pages())
@@ -214,6 +224,24 @@ def _widget_js_only_where_needed(app, pagename, templatename, context, doctree) 
         if str(getattr(js, "filename", "")).removeprefix("_static/") not in _WIDGET_JS
         and "widget-state+json" not in str(getattr(js, "attributes", {}).get("type", ""))
     ]
+
+
+def _launch_notebooks_not_the_symlink(app, pagename, templatename, context, doctree) -> None:
+    """Binder/Colab buttons point at docs/notebooks/… (the symlink Sphinx reads through); point
+    them at the real notebooks/… so that Colab, which reads files from GitHub, finds them."""
+
+    def fix(item):
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "url" and isinstance(value, str):
+                    item[key] = value.replace("/docs/notebooks/", "/notebooks/")
+                else:
+                    fix(value)
+        elif isinstance(item, list):
+            for value in item:
+                fix(value)
+
+    fix(context.get("header_buttons", []))
 
 
 def _ship_javascript(app, exception) -> None:
@@ -266,5 +294,6 @@ def setup(app):
     app.connect("source-read", _generate)
     app.connect("doctree-resolved", _widget_fallbacks)
     app.connect("html-page-context", _widget_js_only_where_needed)
+    app.connect("html-page-context", _launch_notebooks_not_the_symlink, priority=900)
     app.connect("build-finished", _ship_javascript)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
