@@ -90,6 +90,9 @@ nb_ipywidgets_js = {
     "npm/@jupyter-widgets/embed-amd.js": {},
 }
 nb_merge_streams = True
+# Output figures shrink to the text column; scaling makes Sphinx link each to its full-size file
+# (click a diagram to read its small print).
+nb_render_image_options = {"scale": 100}
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 # A traceback that Pygments' IPython-traceback lexer cannot tokenise is re-highlighted in relaxed
@@ -208,6 +211,19 @@ def _widget_fallbacks(app, doctree, docname: str) -> None:
     for node in doctree.findall(nodes.raw):
         if 'type="application/vnd.jupyter.widget-view+json"' in node.astext():
             node.parent.insert(node.parent.index(node) + 1, nodes.raw("", WIDGET_FALLBACK, format="html"))
+    # Output figures have no alt text (the HTML would repeat the file name): name what they are.
+    for image in doctree.findall(nodes.image):
+        if "alt" in image:
+            continue
+        section = next((a for a in _ancestors(image) if isinstance(a, nodes.section)), None)
+        where = f" in “{section[0].astext()}”" if section is not None and len(section) else ""
+        image["alt"] = f"Figure drawn by the code cell above{where}"
+
+
+def _ancestors(node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
 
 
 _WIDGET_JS = ("npm/requirejs/require.js", "require-config.js", "npm/@jupyter-widgets/embed-amd.js")
