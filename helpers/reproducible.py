@@ -22,8 +22,11 @@ def init_course(seed: int = 0) -> None:
     """Seed every generator, use one CPU thread, fix print options and figure defaults.
 
     One thread keeps floating-point sums in the same order on every machine and keeps
-    parallel test workers from fighting over two cores. Figures get an opaque white
-    background so they stay readable in dark themes.
+    parallel test workers from fighting over two cores (CPU kernels are deterministic then;
+    ``torch.use_deterministic_algorithms`` is left alone: it matters for CUDA only and its
+    import costs over a second per notebook). Figures get an opaque white background so they
+    stay readable in dark themes. Inside IPython, tracebacks use the ``Plain`` mode: the course
+    shows many intended errors, and plain tracebacks are short to read and fast to format.
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -31,7 +34,6 @@ def init_course(seed: int = 0) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
     torch.set_printoptions(precision=4, sci_mode=False)
     matplotlib.rcParams.update(
         {
@@ -43,3 +45,15 @@ def init_course(seed: int = 0) -> None:
             "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
         }
     )
+    _plain_tracebacks()
+
+
+def _plain_tracebacks() -> None:
+    """Switch an IPython shell, if one is running, to plain tracebacks (a no-op elsewhere)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to configure
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "InteractiveTB"):
+        shell.InteractiveTB.set_mode(mode="Plain")
