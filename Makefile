@@ -16,6 +16,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 help:
 	@echo "make lab      set up and open the course in JupyterLab (http://127.0.0.1:$(LAB_PORT)/lab)"
 	@echo "make test     set up and run all tests (helpers, notebooks with nbval, site)"
+	@echo "make site     build the website into docs/_build/html (offline, from committed outputs)"
 	@echo "make refresh  re-execute every notebook in place (updates the committed outputs)"
 	@echo "make bench    time the notebook suite against its floor"
 	@echo "make lock     re-resolve requirements.in into requirements.lock and environment.yml"

@@ -75,7 +75,7 @@ def test_chapter_has_exercises_with_hidden_solutions(path):
     solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
     assert solutions, "exercises need executed solution cells tagged 'solution'"
     for cell in solutions:
-        assert cell.cell_type == "code" and "hide-input" in cell.metadata["tags"], "solutions are collapsed on the site"
+        assert cell.cell_type == "code" and "hide-cell" in cell.metadata["tags"], "solutions (code and output) are collapsed on the site"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
