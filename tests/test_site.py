@@ -131,11 +131,12 @@ class Visit:
 
 
 def _pages(site: Path) -> list[str]:
-    """Every content page of the site, in reading order (landing, chapters, the rest)."""
+    """Every content page of the site, in reading order (landing, chapters, instructor pages, the rest)."""
     chapters = [f"notebooks/{c}.html" for c in CHAPTERS]
-    others = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                    if not p.relative_to(site).as_posix().startswith(("_", "notebooks/"))
-                    and p.name not in {"index.html", "search.html", "genindex.html", "py-modindex.html"})
+    others = sorted((p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                     if not p.relative_to(site).as_posix().startswith(("_", "notebooks/"))
+                     and p.name not in {"index.html", "search.html", "genindex.html", "py-modindex.html"}),
+                    key=lambda page: (not page.startswith("instructor"), page))
     return ["index.html", *chapters, *others]
 
 
