@@ -2,7 +2,10 @@
 
 Notebooks use these; they never know about notebooks. Each module does one thing:
 ``models`` (the articles' models), ``data`` (seeded toy data), ``reproducible`` (one set-up
-call), ``storage`` (who shares memory with whom).
+call), ``storage`` (who shares memory with whom), ``diagram`` (aliasing pictures),
+``quiz`` (predict-then-run questions), ``training`` (seeded training steps).
+The names below are the core; import the others from their modules
+(``from helpers.diagram import draw_aliasing``) so ``import helpers`` stays light.
 """
 from helpers.data import article_batch, article_batch_as_written, toy_classification
 from helpers.models import ArticleNet, LogisticRegression, seeded
