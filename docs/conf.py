@@ -211,13 +211,34 @@ def _widget_fallbacks(app, doctree, docname: str) -> None:
     for node in doctree.findall(nodes.raw):
         if 'type="application/vnd.jupyter.widget-view+json"' in node.astext():
             node.parent.insert(node.parent.index(node) + 1, nodes.raw("", WIDGET_FALLBACK, format="html"))
-    # Output figures have no alt text (the HTML would repeat the file name): name what they are.
-    for image in doctree.findall(nodes.image):
-        if "alt" in image:
+    # Output figures have no alt text (the HTML would repeat the file name). An aliasing diagram's
+    # text/plain output is its plain-English description: use it. Otherwise name the section.
+    images = [image for image in doctree.findall(nodes.image) if "alt" not in image]
+    described = _figure_descriptions(docname)
+    if len(described) != len(images):  # not one image per figure output: don't guess
+        described = [""] * len(images)
+    for image, text in zip(images, described):
+        if text.startswith("Aliasing diagram."):
+            image["alt"] = text
             continue
         section = next((a for a in _ancestors(image) if isinstance(a, nodes.section)), None)
         where = f" in “{section[0].astext()}”" if section is not None and len(section) else ""
         image["alt"] = f"Figure drawn by the code cell above{where}"
+
+
+def _figure_descriptions(docname: str) -> list[str]:
+    """The text/plain of every image output of a notebook page, in page order ([] elsewhere)."""
+    import json
+
+    path = DOCS / f"{docname}.ipynb"
+    if not path.is_file():
+        return []
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [
+        "".join(output["data"].get("text/plain", ""))
+        for cell in cells if cell["cell_type"] == "code"
+        for output in cell.get("outputs", []) if "image/png" in output.get("data", {})
+    ]
 
 
 def _ancestors(node):

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from matplotlib.figure import Figure
+
 from helpers.reproducible import PALETTE
 from helpers.storage import _check_tensor, _memory_range, _overlap, named_tensors
 
@@ -460,7 +462,21 @@ def _layout(g: AliasingGraph) -> dict[str, tuple[float, float]]:
     return box
 
 
-def draw_aliasing(named: Mapping[str, object], *, title: str | None = None):
+class AliasingFigure(Figure):
+    """A matplotlib Figure whose text form is the diagram's plain-English description.
+
+    Notebooks and nbval see that text as the figure's ``text/plain`` output, so the facts a
+    diagram shows are regression-tested even though images are not compared, and the website
+    uses the same text as the image's alt text.
+    """
+
+    alt_text: str = ""
+
+    def __repr__(self) -> str:
+        return f"Aliasing diagram. {self.alt_text}" if self.alt_text else super().__repr__()
+
+
+def draw_aliasing(named: Mapping[str, object], *, title: str | None = None) -> AliasingFigure:
     """Draw names | Python objects | storages and return the (closed) matplotlib Figure.
 
     The figure is closed in pyplot, so a notebook cell ending in ``draw_aliasing({...})`` shows
@@ -480,7 +496,7 @@ def draw_aliasing(named: Mapping[str, object], *, title: str | None = None):
     box = _layout(g)
     bottom = max(t + h for t, h in box.values()) + 1.4
     height_in = round(max(3.0, 0.42 * bottom + (0.4 if title else 0.0)) * 2) / 2
-    fig = plt.figure(figsize=(13.0, height_in), facecolor="white")
+    fig = plt.figure(figsize=(13.0, height_in), facecolor="white", FigureClass=AliasingFigure)
     plt.close(fig)
     ax = fig.add_axes((0.005, 0.005, 0.99, (0.99 if not title else 0.99 - 0.4 / height_in)))
     ax.set_facecolor("white")

@@ -224,3 +224,11 @@ def test_draw_rejects_bad_title(model):
 
 def test_graph_type():
     assert isinstance(aliasing_graph({"t": torch.zeros(1)}), AliasingGraph)
+
+
+def test_figure_text_form_is_the_description():
+    """nbval compares text/plain: the figure's text must state what the picture shows."""
+    m = torch.nn.Linear(2, 1)
+    fig = draw_aliasing({"a": m, "b": m})
+    assert repr(fig) == "Aliasing diagram. " + describe_aliasing({"a": m, "b": m})
+    assert repr(fig).startswith("Aliasing diagram. a and b are the same object")
