@@ -84,3 +84,14 @@ def test_chapter_asks_at_least_three_quiz_questions(path):
     calls = [c for c in nb.cells if c.cell_type == "code" and re.search(r"^quiz\(", c.source, re.M)]
     assert len(calls) >= 3, f"{len(calls)} predict-then-run quiz cells; want at least 3"
     assert (NOTEBOOK_DIR / "quizzes" / f"{path.stem}.json").is_file()
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
+def test_every_quiz_question_is_asked_once(path):
+    import json
+
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    asked = re.findall(r"""^quiz\(QUIZ, ["']([a-z0-9-]+)["']\)""", code, re.M)
+    data = json.loads((NOTEBOOK_DIR / "quizzes" / f"{path.stem}.json").read_text(encoding="utf-8"))
+    assert sorted(asked) == sorted(q["id"] for q in data["questions"]), "ask each question of the chapter's file once"
