@@ -26,6 +26,10 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ipywidgets
 
 __all__ = [
     "Option",
@@ -278,7 +282,7 @@ def _check_question(question: object) -> None:
 # ---------------------------------------------------------------- live form and display
 
 
-def quiz_widget(question: Question):
+def quiz_widget(question: Question) -> "ipywidgets.VBox":
     """The ipywidgets form: radio buttons, a Check button and a feedback area."""
     import ipywidgets as widgets
 
