@@ -97,7 +97,7 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 # A traceback that Pygments' IPython-traceback lexer cannot tokenise is re-highlighted in relaxed
 # mode, which renders it fine: not a reason to fail the build.
-suppress_warnings = ["mystnb.unknown_mime_type", "misc.highlighting_failure"]
+suppress_warnings = ["misc.highlighting_failure"]  # chapter 05: torch.load's message has backticks
 
 # -- API reference (autodoc) -----------------------------------------------------------------
 autodoc_member_order = "bysource"
