@@ -3,7 +3,8 @@
 Notebooks use these; they never know about notebooks. Each module does one thing:
 ``models`` (the articles' models), ``data`` (seeded toy data), ``reproducible`` (one set-up
 call), ``storage`` (who shares memory with whom), ``diagram`` (aliasing pictures),
-``quiz`` (predict-then-run questions), ``training`` (seeded training steps).
+``quiz`` (predict-then-run questions), ``training`` (seeded training steps), ``checks``
+(loud checks: ``check`` and ``expect_error`` raise where a claim does not hold).
 The names below are the core; import the others from their modules
 (``from helpers.diagram import draw_aliasing``) so ``import helpers`` stays light.
 """
