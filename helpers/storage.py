@@ -1,13 +1,20 @@
 """Who shares memory with whom: tensors, modules, state_dicts and optimizer state.
 
 The course proves every claim about copying with these functions instead of printing raw
-addresses. Memory is compared through each tensor's *untyped storage* (the buffer a tensor and
-all its views live in), so a view, a slice with an offset, or a NumPy array wrapped with
-``torch.from_numpy`` counts as sharing with the tensor it came from.
+addresses. Two questions, two functions:
+
+- :func:`shares_storage`: do both tensors live in the same storage (the same block of memory,
+  the *untyped storage* a tensor and all its views live in), whether or not their elements
+  overlap? A view, a slice with an offset, or a NumPy array wrapped with ``torch.from_numpy``
+  shares storage with the tensor it came from.
+- :func:`overlaps`: does some element of one occupy the same bytes as some element of the
+  other, so that a write through one is visible through the other?
 
 >>> import torch
 >>> a = torch.zeros(4)
 >>> shares_storage(a, a[2:]), shares_storage(a, a.clone())
+(True, False)
+>>> shares_storage(a[:2], a[2:]), overlaps(a[:2], a[2:])
 (True, False)
 """
 from __future__ import annotations
@@ -20,6 +27,7 @@ from torch import nn
 
 __all__ = [
     "shares_storage",
+    "overlaps",
     "named_tensors",
     "storage_groups",
     "shared_groups",
@@ -33,6 +41,8 @@ def _check_tensor(x: object, name: str) -> torch.Tensor:
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.layout != torch.strided:
         raise ValueError(f"{name} must be a dense (strided) tensor, got layout {x.layout}")
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is on the meta device: it has no memory to compare")
     return x
 
 
@@ -48,19 +58,64 @@ def _overlap(r1: tuple[str, int, int], r2: tuple[str, int, int]) -> bool:
 
 
 def shares_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """True if ``a`` and ``b`` live in overlapping memory (same storage, views included).
+    """True if ``a`` and ``b`` live in the same storage (the same block of memory), whether or
+    not their elements overlap.
 
-    Empty storages share nothing. Two disjoint slices of one tensor *do* share storage: a write
-    through either can reach the same buffer.
+    Views, slices, transposes and ``detach()`` keep the storage; ``clone()`` and arithmetic make a
+    new one. Two disjoint slices of one tensor share storage although no element of one is an
+    element of the other: ask :func:`overlaps` whether a write through one is visible through the
+    other. An empty storage (no bytes) is shared with nothing. Storages wrapped around the same
+    outside memory (two NumPy arrays over one buffer) count as one block where their bytes meet.
 
     >>> import torch
     >>> w = torch.ones(2, 3)
     >>> shares_storage(w, w.t()), shares_storage(w, w.detach()), shares_storage(w, w + 0)
     (True, True, False)
+    >>> shares_storage(w[0], w[1])  # same storage, different elements
+    True
     """
     a = _check_tensor(a, "a")
     b = _check_tensor(b, "b")
     return _overlap(_memory_range(a), _memory_range(b))
+
+
+def _element_starts(t: torch.Tensor) -> torch.Tensor:
+    """Sorted, distinct byte addresses at which the elements of ``t`` start."""
+    item = t.element_size()
+    base = t.untyped_storage().data_ptr() + t.storage_offset() * item
+    starts = torch.zeros((), dtype=torch.int64)
+    for size, stride in zip(t.shape, t.stride()):
+        if size > 1 and stride != 0:  # stride-0 (expanded) and size-1 dims add no address
+            starts = (starts.unsqueeze(-1) + torch.arange(size) * (stride * item)).flatten()
+    return torch.unique(starts.flatten()) + base
+
+
+def overlaps(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """True if some element of ``a`` occupies the same bytes as some element of ``b``: a write
+    through one is then visible through the other.
+
+    Exact for any strides: disjoint slices, interleaved steps (``x[::2]`` and ``x[1::2]``),
+    transposes and expanded (stride-0) tensors are all answered element by element, not by
+    comparing byte ranges. Tensors without elements overlap nothing.
+
+    >>> import torch
+    >>> x = torch.arange(6.0)
+    >>> overlaps(x[:3], x[2:]), overlaps(x[:3], x[3:]), overlaps(x[::2], x[1::2])
+    (True, False, False)
+    >>> shares_storage(x[:3], x[3:])  # same storage, no common element
+    True
+    """
+    a = _check_tensor(a, "a")
+    b = _check_tensor(b, "b")
+    if a.numel() == 0 or b.numel() == 0 or not shares_storage(a, b):
+        return False
+    ia, ib = a.element_size(), b.element_size()
+    sa, sb = _element_starts(a), _element_starts(b)
+    # element [x, x + ia) of a meets element [y, y + ib) of b  <=>  y - ia < x < y + ib
+    first = torch.searchsorted(sa, sb - ia + 1)
+    inside = first < sa.numel()
+    hits = sa[first[inside]] < sb[inside] + ib
+    return bool(hits.any())
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer, prefix: str) -> dict[str, torch.Tensor]:

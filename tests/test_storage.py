@@ -15,6 +15,7 @@ from helpers import (
     shares_storage,
     storage_groups,
 )
+from helpers.storage import overlaps
 
 
 def test_views_and_offsets_share_storage():
@@ -22,8 +23,38 @@ def test_views_and_offsets_share_storage():
     assert shares_storage(t, t)
     assert shares_storage(t, t[1:, 2:])  # view with an offset
     assert shares_storage(t, t.t())
-    assert shares_storage(t[:1], t[2:])  # disjoint slices, same buffer
+    assert shares_storage(t[:1], t[2:])  # disjoint slices, same storage
+    assert not overlaps(t[:1], t[2:])  # ... but no common element
     assert shares_storage(t, t.detach())
+
+
+def test_overlaps_is_exact_element_overlap():
+    x = torch.arange(12.0)
+    assert overlaps(x, x) and overlaps(x, x[5:6]) and overlaps(x[:4], x[3:])
+    assert not overlaps(x[:4], x[4:])  # touching ranges, no common element
+    assert not overlaps(x[::2], x[1::2])  # interleaved: ranges cross, elements do not
+    assert overlaps(x[::2], x[2::4]) and not overlaps(x[::4], x[2::4])
+    g = x.view(3, 4)
+    assert overlaps(g, g.t()) and overlaps(g[:, 1], g[1])  # column and row meet at g[1, 1]
+    assert not overlaps(g[:, 0], g[:, 1])
+    e = x[3:4].expand(5, 2)  # stride 0: ten elements, one address
+    assert e.stride() == (0, 0) and overlaps(e, x[3]) and not overlaps(e, x[4:])
+    assert not overlaps(x, x.clone()) and not overlaps(x[:0], x)
+
+
+def test_overlaps_across_dtypes_counts_bytes():
+    x = torch.zeros(4, dtype=torch.float64)
+    as_ints = x.view(torch.int32)  # 8 int32 over the same 32 bytes
+    assert overlaps(x[1], as_ints[3]) and not overlaps(x[1], as_ints[4])
+    c = torch.zeros(3, dtype=torch.complex64)
+    assert overlaps(c[1], torch.view_as_real(c)[1, 1]) and not overlaps(c[1], torch.view_as_real(c)[2])
+
+
+def test_overlaps_rejects_what_shares_storage_rejects():
+    with pytest.raises(TypeError, match="b must be a torch.Tensor"):
+        overlaps(torch.zeros(1), [0.0])
+    with pytest.raises(ValueError, match="meta device"):
+        overlaps(torch.zeros(1, device="meta"), torch.zeros(1))
 
 
 def test_copies_do_not_share_storage():
