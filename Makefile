@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 LAB_PORT ?= 8888
 LAB_ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
-NOTEBOOKS := $(shell $(PYTHON) tools/course.py chapters)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 .PHONY: help setup lab test refresh bench clean lock
 
@@ -68,14 +68,21 @@ lock:
 	$(PYTHON) tools/lock.py
 
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache
+	rm -rf $(VENV) docs/_build docs/node_modules .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # ---- course website (docs/): built from the committed outputs, never re-executed -------------
-# Offline: quizzes are plain HTML and no page needs JavaScript of its own (nothing from npm or a
-# CDN). A failed build drops its cache, so the next build reports the same warnings again.
+# The JavaScript the pages need (widget manager, require.js) comes from npm, pinned by
+# docs/package-lock.json, and is shipped with the site: nothing is loaded from a CDN.
+SITE_NPM := docs/node_modules/.package-lock.json
+
+$(SITE_NPM): docs/package.json docs/package-lock.json
+	cd docs && npm ci --no-audit --no-fund --loglevel=error
+	touch $(SITE_NPM)
+
+# A failed build drops its cache, so the next build reports the same warnings again.
 .PHONY: site
-site: $(STAMP)
+site: $(STAMP) $(SITE_NPM)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html \
 		|| { rm -rf docs/_build/html/.doctrees; exit 1; }
 	@echo "site: docs/_build/html/index.html"
