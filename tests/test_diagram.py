@@ -155,10 +155,14 @@ def test_disjoint_views_share_storage_but_do_not_overlap():
     g = aliasing_graph({"head": x[:4], "tail": x[4:], "col": x.view(4, 2)[:, 1]})
     assert g.same_storage("head", "tail") and not g.overlaps("head", "tail")
     assert describe_aliasing(g).splitlines() == [
-        "tail shares storage with head, but none of their elements overlap "
-        "(tail covers elements 4:8 of 8; head covers elements 0:4 of 8).",
-        "col shares storage with head, and their elements overlap "
-        "(col covers elements 1:8:2 of 8; head covers elements 0:4 of 8).",
+        (
+            "tail shares storage with head, but none of their elements overlap "
+            "(tail covers elements 4:8 of 8; head covers elements 0:4 of 8)."
+        ),
+        (
+            "col shares storage with head, and their elements overlap "
+            "(col covers elements 1:8:2 of 8; head covers elements 0:4 of 8)."
+        ),
     ]
 
 
