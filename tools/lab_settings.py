@@ -29,7 +29,7 @@ _spec.loader.exec_module(_learner)
 c.FileContentsManager.pre_save_hook = _learner.pre_save_hook  # noqa: F821 - c: the config
 # JupyterLab applies the server config twice; the second time traitlets warns about "overriding"
 # the hook with itself.
-_warnings.filterwarnings("ignore", message=r"Overriding existing pre_save_hook \(pre_save_hook\)")
+_warnings.filterwarnings("ignore", message="Overriding existing pre_save_hook")
 '''
 
 
