@@ -33,17 +33,33 @@ $(STAMP): requirements.lock
 
 setup: $(STAMP)
 
+# Learners work in copies generated from notebooks/ into $(LEARNER) (git-ignored): outputs
+# cleared, exercise solutions replaced by stubs. A copy the learner edited is never overwritten.
+LEARNER ?= learner
+
 lab: $(STAMP)
+	@$(BIN)/python tools/lab_settings.py
+	$(BIN)/python tools/learner.py update --target $(LEARNER)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
+		--ServerApp.root_dir=$(abspath $(LEARNER)) \
+		--LabApp.default_url=/lab/tree/$(notdir $(firstword $(NOTEBOOKS))) $(LAB_ARGS)
+
+# make reset CHAPTER=03: a fresh learner copy of one chapter; the old one stays as a backup.
+.PHONY: reset
+reset: $(STAMP)
+	@test -n "$(CHAPTER)" || { echo "usage: make reset CHAPTER=03  (a fresh copy of chapter 03; yours is kept as a backup)"; exit 2; }
+	$(BIN)/python tools/learner.py reset $(CHAPTER) --target $(LEARNER)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# Widget state is never stored: it changes on every run and nothing needs it (quizzes store HTML).
 refresh: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.record_timing=False \
+		--ExecutePreprocessor.store_widget_state=False \
 		--ExecutePreprocessor.timeout=120 $(NOTEBOOKS)
+	$(BIN)/python tools/learner.py clean $(NOTEBOOKS)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
