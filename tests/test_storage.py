@@ -69,6 +69,8 @@ def test_numpy_bridge_counts_as_sharing():
     assert shares_storage(torch.from_numpy(arr), torch.from_numpy(arr[3:]))
     assert overlaps(torch.from_numpy(arr), torch.from_numpy(arr[3:]))
     assert not overlaps(torch.from_numpy(arr[:3]), torch.from_numpy(arr[3:]))
+    # two storages side by side in one NumPy buffer: their bytes touch but do not meet
+    assert not shares_storage(torch.from_numpy(arr[:4]), torch.from_numpy(arr[4:]))
 
 
 def test_empty_storages_share_nothing():
