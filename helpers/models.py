@@ -26,7 +26,8 @@ class ArticleNet(nn.Module):
         self.act1 = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act1(self.layer1(x))
+        out: torch.Tensor = self.act1(self.layer1(x))
+        return out
 
 
 class LogisticRegression(nn.Module):
@@ -44,7 +45,8 @@ class LogisticRegression(nn.Module):
         self.fc = nn.Linear(in_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x)
+        out: torch.Tensor = self.fc(x)
+        return out
 
 
 M = TypeVar("M", bound=nn.Module)

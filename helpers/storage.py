@@ -91,7 +91,8 @@ def _element_starts(t: torch.Tensor) -> torch.Tensor:
     for size, stride in zip(t.shape, t.stride()):
         if size > 1 and stride != 0:  # stride-0 (expanded) and size-1 dims add no position
             starts = (starts.unsqueeze(-1) + torch.arange(size) * stride).flatten()
-    return torch.unique(starts.flatten())
+    distinct: torch.Tensor = torch.unique(starts.flatten())  # sorted
+    return distinct
 
 
 def _span(t: torch.Tensor) -> tuple[int, bool]:
