@@ -37,23 +37,3 @@ def article_batch(seed: int = 0, batch: int = 8) -> tuple[torch.Tensor, torch.Te
     require_int(batch, "batch", positive=True)
     g = _generator(seed)
     return torch.randn(batch, 10, generator=g), torch.rand(batch, 4, generator=g)
-
-
-
-# Used by no notebook. Kept only while helpers/__init__.py still imports it; delete this
-# function together with that import (see issue 14: "Remove what nothing uses").
-def toy_classification(
-    n: int = 64, features: int = 2, classes: int = 2, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gaussian blobs, one per class: inputs ``(n, features)``, integer labels ``(n,)``.
-
-    >>> x, y = toy_classification(n=6, seed=1)
-    >>> tuple(x.shape), y.tolist()
-    ((6, 2), [0, 1, 0, 1, 0, 1])
-    """
-    for name, value in (("n", n), ("features", features), ("classes", classes)):
-        require_int(value, name, positive=True)
-    g = _generator(seed)
-    labels = torch.arange(n) % classes
-    centres = 3.0 * torch.randn(classes, features, generator=g)
-    return centres[labels] + torch.randn(n, features, generator=g), labels

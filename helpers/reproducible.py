@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 import matplotlib
+from cycler import cycler
 import numpy as np
 import torch
 
@@ -49,7 +50,7 @@ def init_course(seed: int = 0) -> None:
             "savefig.facecolor": "white",
             "figure.dpi": 100,
             "font.size": 11,
-            "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+            "axes.prop_cycle": cycler(color=PALETTE),
         }
     )
     _plain_tracebacks()
