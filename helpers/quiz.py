@@ -284,12 +284,14 @@ def _check_question(question: object) -> None:
 def feedback_html(option: Option) -> str:
     """The verdict and explanation of one chosen option, as HTML (code rendered as code).
 
-    >>> feedback_html(Option("`a`", False, "Use `b`."))
-    '<b>&#10008; Not quite.</b> Use <code style="background:#eef2f6;color:#111;padding:0 .2em;border-radius:3px">b</code>.'
+    >>> html_ = feedback_html(Option("`a`", False, "Use `b`."))
+    >>> "Not quite." in html_, ">b</code>." in html_, "`" in html_
+    (True, True, False)
     """
     if not isinstance(option, Option):
         raise TypeError(f"expected a helpers.quiz.Option, got {type(option).__name__}")
-    return f"<b>{_VERDICT[option.correct]}</b> {_inline(option.why)}"
+    return (f'<div style="{_WHY[option.correct]};color:#111">'
+            f"<b>{_VERDICT[option.correct]}</b> {_inline(option.why)}</div>")
 
 
 def quiz_widget(question: Question) -> "ipywidgets.VBox":

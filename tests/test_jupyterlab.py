@@ -36,6 +36,7 @@ import lab_settings  # noqa: E402
 import learner  # noqa: E402
 
 TOKEN = "course-browser-token"
+SHOTS = ROOT / "test-artifacts" / "jupyterlab"
 CHAPTERS = sorted((ROOT / "notebooks").glob(learner.CHAPTER_GLOB))
 QUIZ_CALL = re.compile(r"""^quiz\(QUIZ, ["']([a-z0-9-]+)["']\)$""", re.M)
 DEAD_WIDGET = ("model not found", "Error displaying widget", "Loading widget")
@@ -150,6 +151,12 @@ def _open(page, base: str, path: str, cells: int):
     return notebook
 
 
+def _shot(locator, name: str) -> None:
+    """Save what the learner sees (for reviewers; test-artifacts/ is git-ignored)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    locator.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
 def _assert_no_dead_widgets(notebook, where: str) -> None:
     text = notebook.inner_text()
     for phrase in DEAD_WIDGET:
@@ -191,7 +198,9 @@ def test_committed_notebook_untrusted_hides_answers_and_solutions(lab, page):
     card = notebook.locator(".cq").first
     card.scroll_into_view_if_needed()
     assert card.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
+    _shot(card, "committed-quiz-before-choice")
     card.locator("summary").nth(1).click()
+    _shot(card, "committed-quiz-after-choice")
     shown = card.locator(".cq-why:visible")
     assert shown.count() == 1
     said = shown.inner_text()
@@ -216,6 +225,7 @@ def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page)
     cells.nth(stub).scroll_into_view_if_needed()
     assert cells.nth(stub).locator(".jp-Cell-inputArea").is_visible(), "the stub is where the learner writes"
     assert "your code here" in cells.nth(stub).inner_text()
+    _shot(cells.nth(stub), "learner-stub")
 
     # Run the set-up cell and the first quiz: the live form.
     first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
@@ -226,6 +236,7 @@ def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page)
         page.keyboard.press("Shift+Enter")
     output = cells.nth(quiz_index).locator(".jp-OutputArea-output")
     output.locator(".widget-toggle-buttons").wait_for(timeout=90_000)
+    _shot(output, "learner-live-quiz-before-choice")
     live = output.inner_text()
     for word in VERDICTS:
         assert word not in live, f"live quiz: {word!r} visible before a choice"
@@ -237,16 +248,21 @@ def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page)
     expected = ("Correct." if option["correct"] else "Not quite.")
     page.wait_for_function("([el, t]) => el.innerText.includes(t)", arg=[output.element_handle(), expected])
     said = output.inner_text()
+    _shot(output, "learner-live-quiz-after-choice")
     assert option["why"].replace("`", "")[:40] in said and "`" not in said
 
     # Saved and reopened: the file keeps no widget view (pre-save hook), the page shows the quiz's
     # HTML form, never a dead widget.
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        saved = nbformat.read(path, as_version=4)
-        if saved.cells[quiz_index].outputs:
-            break
+    while True:
+        try:  # the server rewrites the file in place: it may be half written when read
+            saved = nbformat.read(path, as_version=4)
+            if saved.cells[quiz_index].outputs:
+                break
+        except (ValueError, nbformat.reader.NotJSONError):
+            pass
+        assert time.monotonic() < deadline, "the notebook was not saved"
         time.sleep(0.3)
     data = saved.cells[quiz_index].outputs[0]["data"]
     assert learner.WIDGET_VIEW not in data and "text/html" in data, sorted(data)
@@ -256,3 +272,4 @@ def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page)
     notebook.locator(".cq").first.wait_for(timeout=30_000)
     _assert_no_dead_widgets(notebook, f"learner/{chapter.name} reopened")
     _assert_cards_hide_answers(notebook, path, f"learner/{chapter.name} reopened")
+    _shot(notebook.locator(".cq").first, "learner-quiz-reopened")
