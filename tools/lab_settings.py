@@ -9,6 +9,7 @@ Run by `make` after installing and by every `make lab` (cheap, idempotent). Writ
   quiz's static HTML in the same output remains).
 """
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -34,10 +35,13 @@ _warnings.filterwarnings("ignore", message="Overriding existing pre_save_hook")
 
 
 def _put(path: Path, text: str) -> list[Path]:
+    """Write ``text`` unless it is there already; atomically (a server may be reading it)."""
     if path.is_file() and path.read_text() == text:
         return []
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
     return [path]
 
 
