@@ -30,7 +30,9 @@ def _check_model_and_optimizer(model: object, optimizer: object) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
 
 
 def _check_count(name: str, value: object, minimum: int) -> int:
@@ -99,4 +101,6 @@ def train_steps(
     _check_count("start", start, 0)
     if not callable(data):
         raise TypeError(f"data must be callable, got {type(data).__name__}")
-    return [train_step(model, optimizer, *data(k), loss_fn=loss_fn) for k in range(start, start + steps)]
+    return [
+        train_step(model, optimizer, *data(k), loss_fn=loss_fn) for k in range(start, start + steps)
+    ]
