@@ -12,6 +12,7 @@ Windowing is switched off (settings override) so every cell is in the page.
   solutions; the live quiz shows code as code and explains the chosen option; after saving and
   reopening, the quiz shows its HTML form, never "Error displaying widget: model not found".
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +51,11 @@ def _free_port() -> int:
 
 def _quizzes(path: Path) -> list[tuple[int, str]]:
     nb = nbformat.read(path, as_version=4)
-    return [(i, m.group(1)) for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and (m := QUIZ_CALL.search(c.source))]
+    return [
+        (i, m.group(1))
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (m := QUIZ_CALL.search(c.source))
+    ]
 
 
 def _whys(path: Path) -> list[str]:
@@ -77,7 +80,9 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     report = learner.update(learner.SOURCE, root / "learner", lambda _: None)
     if report.errors:
-        pytest.fail("learner notebooks do not generate:\n" + "\n".join(report.errors), pytrace=False)
+        pytest.fail(
+            "learner notebooks do not generate:\n" + "\n".join(report.errors), pytrace=False
+        )
     shutil.copytree(ROOT / "notebooks" / "quizzes", root / "notebooks" / "quizzes")
     for chapter in CHAPTERS:
         shutil.copy2(chapter, root / "notebooks" / chapter.name)
@@ -88,10 +93,18 @@ def lab(tmp_path_factory):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}
     env.update(JUPYTER_CONFIG_DIR=str(root / "config"), JUPYTER_RUNTIME_DIR=str(root / "runtime"))
-    cmd = [str(Path(sys.prefix) / "bin" / "jupyter"), "lab", "--no-browser",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}",
-           f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={root / 'settings'}",
-           f"--LabApp.workspaces_dir={root / 'workspaces'}", "--NotebookNotary.db_file=:memory:"]
+    cmd = [
+        str(Path(sys.prefix) / "bin" / "jupyter"),
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={root / 'settings'}",
+        f"--LabApp.workspaces_dir={root / 'workspaces'}",
+        "--NotebookNotary.db_file=:memory:",
+    ]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
@@ -105,7 +118,9 @@ def lab(tmp_path_factory):
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start:\n{(root / 'server.log').read_text()[-3000:]}")
+                    pytest.fail(
+                        f"JupyterLab did not start:\n{(root / 'server.log').read_text()[-3000:]}"
+                    )
                 time.sleep(0.3)
         yield base, root
     finally:
@@ -147,7 +162,9 @@ def _open(page, base: str, path: str, cells: int):
     notebook.wait_for(timeout=60_000)
     page.wait_for_function(
         "n => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length >= n",
-        arg=cells, timeout=30_000)
+        arg=cells,
+        timeout=30_000,
+    )
     return notebook
 
 
@@ -185,12 +202,16 @@ def test_committed_notebook_untrusted_hides_answers_and_solutions(lab, page):
     assert notebook.locator(".cq").count() == len(_quizzes(path)), "one quiz card per quiz cell"
     _assert_cards_hide_answers(notebook, path, chapter.name)
     text = notebook.inner_text()
-    assert notebook.locator("input[type=radio]").count() == 0, "no form controls for the sanitiser to disable"
+    assert notebook.locator("input[type=radio]").count() == 0, (
+        "no form controls for the sanitiser to disable"
+    )
     _assert_no_dead_widgets(notebook, chapter.name)
     # Solutions are collapsed (jupyter.source_hidden): their answer lines are nowhere on screen.
     for i, cell in enumerate(nb.cells):
         if "solution" in cell.metadata.get("tags", []):
-            assert not cells.nth(i).locator(".jp-Cell-inputArea").is_visible(), f"cell {i}: solution shown"
+            assert not cells.nth(i).locator(".jp-Cell-inputArea").is_visible(), (
+                f"cell {i}: solution shown"
+            )
             assert cells.nth(i).locator(".jp-InputPlaceholder").is_visible()
     for line in _answers(path):
         assert line not in text, f"{chapter.name}: solution code visible: {line!r}"
@@ -215,7 +236,9 @@ def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page)
     nb = nbformat.read(path, as_version=4)
     notebook = _open(page, base, f"learner/{chapter.name}", len(nb.cells))
     cells = notebook.locator(".jp-Cell")
-    assert notebook.locator(".jp-OutputArea-output").count() == 0, "a learner notebook starts without outputs"
+    assert notebook.locator(".jp-OutputArea-output").count() == 0, (
+        "a learner notebook starts without outputs"
+    )
     for index, _ in _quizzes(path):
         assert cells.nth(index + 1).locator(".jp-OutputArea-output").count() == 0
     text = notebook.inner_text()
@@ -223,7 +246,9 @@ def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page)
         assert line not in text, f"solution code in the learner notebook: {line!r}"
     stub = next(i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", []))
     cells.nth(stub).scroll_into_view_if_needed()
-    assert cells.nth(stub).locator(".jp-Cell-inputArea").is_visible(), "the stub is where the learner writes"
+    assert cells.nth(stub).locator(".jp-Cell-inputArea").is_visible(), (
+        "the stub is where the learner writes"
+    )
     assert "your code here" in cells.nth(stub).inner_text()
     _shot(cells.nth(stub), "learner-stub")
 
@@ -240,13 +265,22 @@ def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page)
     live = output.inner_text()
     for word in VERDICTS:
         assert word not in live, f"live quiz: {word!r} visible before a choice"
-    assert "`" not in live and output.locator("code").count() >= 1, "code renders as code in the live form"
-    question = next(q for q in json.loads((root / "learner" / "quizzes" / f"{chapter.stem}.json")
-                                           .read_text(encoding="utf-8"))["questions"] if q["id"] == quiz_id)
+    assert "`" not in live and output.locator("code").count() >= 1, (
+        "code renders as code in the live form"
+    )
+    question = next(
+        q
+        for q in json.loads(
+            (root / "learner" / "quizzes" / f"{chapter.stem}.json").read_text(encoding="utf-8")
+        )["questions"]
+        if q["id"] == quiz_id
+    )
     output.locator(".widget-toggle-button", has_text="B").click()
     option = question["options"][1]
-    expected = ("Correct." if option["correct"] else "Not quite.")
-    page.wait_for_function("([el, t]) => el.innerText.includes(t)", arg=[output.element_handle(), expected])
+    expected = "Correct." if option["correct"] else "Not quite."
+    page.wait_for_function(
+        "([el, t]) => el.innerText.includes(t)", arg=[output.element_handle(), expected]
+    )
     said = output.inner_text()
     _shot(output, "learner-live-quiz-after-choice")
     assert option["why"].replace("`", "")[:40] in said and "`" not in said

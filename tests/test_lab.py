@@ -1,5 +1,6 @@
 """The README's open-course command: `make lab` generates the learner notebooks and serves
 JupyterLab on 127.0.0.1, rooted at the learner folder, on chapter 00."""
+
 import json
 import os
 import re
@@ -42,8 +43,16 @@ def lab_server(tmp_path):
     args = f"--no-browser --IdentityProvider.token={TOKEN}"
     learner = tmp_path / "learner"
     proc = subprocess.Popen(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "lab", f"LAB_PORT={port}",
-         f"LAB_ARGS={args}", f"LEARNER={learner}"],
+        [
+            "make",
+            "--no-print-directory",
+            "-o",
+            ".venv/.installed",
+            "lab",
+            f"LAB_PORT={port}",
+            f"LAB_ARGS={args}",
+            f"LEARNER={learner}",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -111,7 +120,10 @@ def test_jupyterlab_saves_notebooks_through_the_pre_save_hook(tmp_path):
     lab_settings.write()
     run = subprocess.run(
         [str(Path(sys.prefix) / "bin" / "jupyter"), "lab", "--show-config", "--allow-root"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert re.search(r"pre_save_hook = <function pre_save_hook", run.stdout), run.stdout[-2000:]

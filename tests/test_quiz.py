@@ -1,9 +1,10 @@
 """Quiz helpers: validation of the question files, the three renderings, nbval stability."""
+
 import json
 import re
-from html.parser import HTMLParser
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -79,15 +80,36 @@ def test_load_valid(tmp_path):
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda d: d["questions"][0]["options"][0].update(correct=True), "exactly one option must be correct, found 2"),
-        (lambda d: d["questions"][0]["options"][1].update(correct=False), "exactly one option must be correct, found 0"),
+        (
+            lambda d: d["questions"][0]["options"][0].update(correct=True),
+            "exactly one option must be correct, found 2",
+        ),
+        (
+            lambda d: d["questions"][0]["options"][1].update(correct=False),
+            "exactly one option must be correct, found 0",
+        ),
         (lambda d: d["questions"][0].update(id="Bad Id"), "lowercase slug"),
         (lambda d: d["questions"][0].update(prompt=""), "'prompt' must be a non-empty string"),
-        (lambda d: d["questions"][0]["options"][0].pop("why"), "option A: expected an object with keys text, correct, why"),
-        (lambda d: d["questions"][0]["options"][0].update(correct="yes"), "'correct' must be true or false"),
-        (lambda d: d["questions"][0].update(options=d["questions"][0]["options"][:1]), "2 to 10 options"),
-        (lambda d: d["questions"].append(dict(d["questions"][0])), "duplicate question ids ['q-one']"),
-        (lambda d: d.update(chapter="02_other"), "'chapter' is '02_other' but the file name says '01_demo'"),
+        (
+            lambda d: d["questions"][0]["options"][0].pop("why"),
+            "option A: expected an object with keys text, correct, why",
+        ),
+        (
+            lambda d: d["questions"][0]["options"][0].update(correct="yes"),
+            "'correct' must be true or false",
+        ),
+        (
+            lambda d: d["questions"][0].update(options=d["questions"][0]["options"][:1]),
+            "2 to 10 options",
+        ),
+        (
+            lambda d: d["questions"].append(dict(d["questions"][0])),
+            "duplicate question ids ['q-one']",
+        ),
+        (
+            lambda d: d.update(chapter="02_other"),
+            "'chapter' is '02_other' but the file name says '01_demo'",
+        ),
         (lambda d: d.update(questions=[]), "'questions' must be a non-empty list"),
         (lambda d: d["questions"][0].update(hint="x"), "unknown keys ['hint']"),
     ],
@@ -173,7 +195,9 @@ def _assert_hides_answers(fragment: str, q: Question, where: str) -> None:
         why = o.why.replace("`", "")
         assert why[:40] not in shown, f"{where}: an explanation is visible before a choice"
         assert why[:40] in hidden, f"{where}: the explanation of {o.text!r} is missing"
-    assert parts.tags.count("details") == len(q.options), f"{where}: one closed <details> per option"
+    assert parts.tags.count("details") == len(q.options), (
+        f"{where}: one closed <details> per option"
+    )
     assert not {"style", "script", "input", "label", "form"} & set(parts.tags), (
         f"{where}: <style>, scripts and form controls do not survive an untrusted notebook"
     )
@@ -195,7 +219,9 @@ def test_html_hides_every_verdict_and_explanation_until_chosen(path):
         page = quiz_html(q, qf.chapter)
         _assert_hides_answers(page, q, f"{path.name} {q.id}")
         assert page == quiz_html(q, qf.chapter)
-        assert "`" not in "".join(_split(page).shown + _split(page).hidden), "raw backticks: code not rendered"
+        assert "`" not in "".join(_split(page).shown + _split(page).hidden), (
+            "raw backticks: code not rendered"
+        )
 
 
 def test_html_is_deterministic_offline_and_script_free():
@@ -233,10 +259,14 @@ def test_stored_quiz_outputs_hide_answers_and_carry_no_widget_view():
             data = [o.get("data", {}) for o in cell.get("outputs", [])]
             where = f"{path.name} cell {i} ({q.id})"
             if len(data) != 1 or "text/html" not in data[0]:
-                problems.append(f"{where}: expected one quiz output with text/html (run `make refresh`)")
+                problems.append(
+                    f"{where}: expected one quiz output with text/html (run `make refresh`)"
+                )
                 continue
             if WIDGET_VIEW in data[0]:
-                problems.append(f"{where}: stored widget view (shows 'model not found' once the kernel is gone)")
+                problems.append(
+                    f"{where}: stored widget view (shows 'model not found' once the kernel is gone)"
+                )
             try:
                 _assert_hides_answers(data[0]["text/html"], q, where)
             except AssertionError as err:
@@ -245,11 +275,15 @@ def test_stored_quiz_outputs_hide_answers_and_carry_no_widget_view():
 
 
 def test_widget_shows_why_of_chosen_option_with_code_as_code():
-    q = Question("q", "After `b = a`, is `b` a copy?", (
-        Option("Yes, `b` is a new object.", False, "Assignment only binds the name `b`."),
-        Option("No, one object.", True, "`b is a` is True."),
-        Option("Only for tensors.", False, "Assignment works the same for every object."),
-    ))
+    q = Question(
+        "q",
+        "After `b = a`, is `b` a copy?",
+        (
+            Option("Yes, `b` is a new object.", False, "Assignment only binds the name `b`."),
+            Option("No, one object.", True, "`b is a` is True."),
+            Option("Only for tensors.", False, "Assignment works the same for every object."),
+        ),
+    )
     box = quiz_widget(q)
     prompt, options, choice, feedback = box.children
     assert feedback.value == ""
@@ -310,12 +344,18 @@ def test_quiz_cell_passes_nbval_twice(tmp_path, monkeypatch):
     quizzes.mkdir()
     (quizzes / CH01.name).write_text(CH01.read_text())
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         nbformat.v4.new_code_cell("from helpers.quiz import quiz"),
         nbformat.v4.new_code_cell('quiz("quizzes/01_assignment_aliasing.json", "how-many-models")'),
     ]
-    nbclient.NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     outputs = nb.cells[1].outputs
     assert len(outputs) == 1 and outputs[0].output_type == "display_data"
     assert set(outputs[0].data) == {"text/plain", "text/html"}, "batch runs store no widget view"
@@ -324,8 +364,26 @@ def test_quiz_cell_passes_nbval_twice(tmp_path, monkeypatch):
     nbformat.write(nb, path)
     for _ in range(2):
         run = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q",
-             "--nbval", "--nbval-current-env", "-c", "/dev/null", "--rootdir", str(tmp_path), str(path)],
-            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:xdist",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "--nbval",
+                "--nbval-current-env",
+                "-c",
+                "/dev/null",
+                "--rootdir",
+                str(tmp_path),
+                str(path),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

@@ -6,11 +6,12 @@ opening an option shows its verdict and why. Drives Debian's Chromium through Pl
 (fixture ``chromium_path`` in conftest.py: skipped with a reason where Chromium is missing, a
 failure when CI=true).
 """
+
 from pathlib import Path
 
 import pytest
-
 from conftest import CHROMIUM_ARGS
+
 from helpers.quiz import load_quiz, quiz_html
 
 QUIZ_FILES = sorted((Path(__file__).resolve().parents[1] / "notebooks" / "quizzes").glob("*.json"))
@@ -41,8 +42,11 @@ def page(request, browser, tmp_path):
     page_file = _page(tmp_path)
     requests: list[str] = []
     errors: list[str] = []
-    context = browser.new_context(color_scheme="dark", java_script_enabled=request.param,
-                                  viewport={"width": 1000, "height": 900})
+    context = browser.new_context(
+        color_scheme="dark",
+        java_script_enabled=request.param,
+        viewport={"width": 1000, "height": 900},
+    )
     try:
         page = context.new_page()
         page.on("request", lambda r: requests.append(r.url))
@@ -66,7 +70,9 @@ def test_nothing_revealed_before_a_choice_then_each_option_explains_itself(page)
         assert word not in text, f"{word!r} visible before any choice"
     for q in questions:
         for o in q.options:
-            assert o.why.replace("`", "")[:40] not in text, f"{q.id}: an explanation is visible before a choice"
+            assert o.why.replace("`", "")[:40] not in text, (
+                f"{q.id}: an explanation is visible before a choice"
+            )
     assert page.locator(".cq-why:visible").count() == 0
     # answer the first question of every chapter: a wrong option, then the right one
     first = 0
