@@ -318,12 +318,11 @@ def update(source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Re
             continue
         current = _read(copy_path)
         current_cells = cells_fingerprint(current) if current is not None else None
+        untouched = record is not None and current_cells == record.get("cells")
         if record is None and current_cells == cells:  # same as we would write: adopt it
             records[name] = {"version": version, "cells": cells}
             report.unchanged.append(name)
-        elif record is not None and current_cells == record.get(
-            "cells"
-        ):  # untouched by the learner
+        elif untouched:  # the learner changed no cell (running it does not count)
             if record.get("version") != version:
                 _write_text(copy_path, text)
                 records[name] = {"version": version, "cells": cells}
@@ -337,9 +336,9 @@ def update(source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Re
                 record["notified"] = version
                 say(
                     f"\n*** {copy_path}: the course's version of this chapter changed,\n"
-                    f"    but this copy has your edits, so it was left exactly as it is.\n"
-                    f"    For a fresh copy (yours is kept\n"
-                    f"    next to it as a backup), run:  {_reset_hint(name, target)}\n"
+                    "    but this copy has your edits, so it was left exactly as it is.\n"
+                    "    For a fresh copy (yours is kept next to it as a backup), run:\n"
+                    f"        {_reset_hint(name, target)}\n"
                 )
     _save_manifest(target, manifest)
     for name in report.created:
