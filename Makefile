@@ -14,7 +14,8 @@ NOTEBOOKS := $(shell $(PYTHON) tools/course.py chapters)
 .PHONY: help setup lab test refresh bench clean lock
 
 help:
-	@echo "make lab      set up and open the course in JupyterLab (http://127.0.0.1:$(LAB_PORT)/lab)"
+	@echo "make lab      set up, update your copies in learner/ and open them in JupyterLab (http://127.0.0.1:$(LAB_PORT)/lab)"
+	@echo "make reset CHAPTER=03  a fresh learner copy of one chapter (yours is kept as a backup)"
 	@echo "make test     set up and run all tests (helpers, notebooks with nbval, site)"
 	@echo "make site     build the website into docs/_build/html (offline, from committed outputs)"
 	@echo "make refresh  re-execute every notebook in place (updates the committed outputs)"
