@@ -71,6 +71,21 @@ def _describe_change(old: _Signature, new: _Signature) -> str:
     return "nothing"  # unreachable: callers compare first
 
 
+def _copy_all(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
+    """``dst[i].copy_(src[i])`` for all i, outside autograd: one ``torch._foreach_copy_`` call.
+
+    ``torch._foreach_copy_`` is private (present in PyTorch 2.13); where it is missing, the
+    tensors are copied one by one, which gives the same result.
+    """
+    with torch.no_grad():
+        foreach_copy = getattr(torch, "_foreach_copy_", None)
+        if foreach_copy is not None:
+            foreach_copy(dst, src)
+        else:  # a PyTorch without the private function
+            for d, s in zip(dst, src):
+                d.copy_(s)
+
+
 def _check_copyable(name: str, t: torch.Tensor) -> None:
     if t.layout != torch.strided:
         raise ValueError(
@@ -176,12 +191,12 @@ class Snapshot:
                         raise StructureChanged(
                             f"optimizer state {key!r} of parameter {i} changed from "
                             f"{tuple(buf.shape)} {buf.dtype} {buf.device} to "
-                            f"{tuple(value.shape)} {value.dtype} {value.device}; take a new Snapshot"
+                            f"{tuple(value.shape)} {value.dtype} {value.device}; "
+                            "take a new Snapshot"
                         )
                     dst.append(buf)
                     src.append(value)
-        with torch.no_grad():
-            torch._foreach_copy_(dst, src)
+        _copy_all(dst, src)
         for i, key, value in new_buffers:
             self._opt_buffers[i][key] = value.detach().clone()
         self._groups, self._opt_present, self._opt_values = groups, present, values
@@ -225,8 +240,7 @@ class Snapshot:
                         src.append(buf)
                     else:
                         state[key] = buf.clone()  # the live state lost this tensor: recreate it
-        with torch.no_grad():
-            torch._foreach_copy_(dst, src)
+        _copy_all(dst, src)
 
     # ------------------------------------------------------------------ checks
 

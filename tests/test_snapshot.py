@@ -345,3 +345,15 @@ def test_sparse_tensors_are_refused():
     model.register_buffer("sparse", torch.eye(2).to_sparse())
     with pytest.raises(ValueError, match="dense \\(strided\\) tensors only"):
         Snapshot(model)
+
+
+def test_without_the_private_foreach_copy_the_tensors_are_copied_one_by_one(monkeypatch):
+    monkeypatch.delattr(torch, "_foreach_copy_")
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    train(model, opt, 1)
+    snap = Snapshot(model, opt)
+    before = values(model)
+    train(model, opt, 2, start=1)
+    snap.restore()
+    assert equal(values(model), before)
