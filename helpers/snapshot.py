@@ -14,6 +14,8 @@ with an error that says what changed.
 
 >>> import torch
 >>> from torch import nn
+
+from helpers.validate import require_tensor, require_type
 >>> model = nn.Linear(2, 1)
 >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
 >>> snap = Snapshot(model, opt)  # allocates and copies once
@@ -35,6 +37,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from helpers.validate import require_tensor, require_type
 
 __all__ = ["Snapshot", "StructureChanged"]
 
@@ -86,15 +90,6 @@ def _copy_all(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
                 d.copy_(s)
 
 
-def _check_copyable(name: str, t: torch.Tensor) -> None:
-    if t.layout != torch.strided:
-        raise ValueError(
-            f"{name!r} is a {t.layout} tensor; Snapshot handles dense (strided) tensors only"
-        )
-    if t.device.type == "meta":
-        raise ValueError(f"{name!r} is on the meta device: it has no values to snapshot")
-
-
 class Snapshot:
     """Copies of a model's parameters and buffers (and optionally an optimizer's state).
 
@@ -109,11 +104,10 @@ class Snapshot:
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(
-                f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}"
+        require_type(model, nn.Module, "model", "a torch.nn.Module")
+        if optimizer is not None:
+            require_type(
+                optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer or None"
             )
         self._model = model
         self._optimizer = optimizer
@@ -123,7 +117,7 @@ class Snapshot:
                 f"{type(model).__name__} has no parameters or buffers: nothing to snapshot"
             )
         for name, t in named:
-            _check_copyable(name, t)
+            require_tensor(t, f"tensor {name!r}")  # dense, with memory (not sparse, not meta)
         self._signature = _signature(named)
         self._buffers: dict[str, torch.Tensor] = {n: t.detach().clone() for n, t in named}
         # Optimizer: per parameter (in param_groups order) the state tensors' buffers, the
