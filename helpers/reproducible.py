@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 
 import matplotlib
-from cycler import cycler
 import numpy as np
 import torch
+from cycler import cycler
 
 __all__ = ["init_course"]
 

@@ -18,7 +18,9 @@ def unexplained_unsafe_loads(source: str) -> list[int]:
 
     >>> unexplained_unsafe_loads("torch.load(f, weights_only=False)")
     [1]
-    >>> unexplained_unsafe_loads("# safe: we wrote this file ourselves\\ntorch.load(f, weights_only=False)")
+    >>> unexplained_unsafe_loads(
+    ...     "# safe: we wrote this file ourselves\\ntorch.load(f, weights_only=False)"
+    ... )
     []
     """
     lines = source.splitlines()

@@ -25,7 +25,10 @@ def freeze() -> list[str]:
         pip = [f"{tmp}/bin/python", "-m", "pip"]
         subprocess.run([*pip, "install", "-q", "-r", str(ROOT / "requirements.in")], check=True)
         out = subprocess.run([*pip, "freeze"], check=True, capture_output=True, text=True).stdout
-    lines = [line.split("+")[0] if line.startswith("torch==") else line for line in out.splitlines()]
+    # torch's local label (+cpu) names the wheel, not the version: conda and Binder lack it.
+    lines = [
+        line.split("+")[0] if line.startswith("torch==") else line for line in out.splitlines()
+    ]
     return sorted((line for line in lines if line and not line.startswith("-e")), key=str.lower)
 
 
