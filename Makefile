@@ -20,6 +20,8 @@ help:
 	@echo "make site     build the website into docs/_build/html (offline, from committed outputs)"
 	@echo "make refresh  re-execute every notebook in place (updates the committed outputs)"
 	@echo "make bench    time the notebook suite against its floor"
+	@echo "make bench-copies    re-measure chapter 08's copy costs (notebooks/data/08_cost_sweep.json, ~4 min)"
+	@echo "make bench-snapshot  Snapshot.refresh() against the memory-copy floor at 50M parameters"
 	@echo "make lock     re-resolve requirements.in into requirements.lock and environment.yml"
 	@echo "make clean    remove the virtual environment and build outputs"
 
@@ -64,6 +66,13 @@ refresh: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+.PHONY: bench-copies bench-snapshot
+bench-copies: $(STAMP)
+	$(BIN)/python tools/bench_copies.py
+
+bench-snapshot: $(STAMP)
+	$(BIN)/python tools/bench_copies.py --snapshot-only
 
 lock:
 	$(PYTHON) tools/lock.py
