@@ -1,4 +1,8 @@
-"""Every committed notebook is a clean, top-to-bottom run that follows the chapter pattern."""
+"""Every committed notebook is a clean, top-to-bottom run that follows the chapter pattern.
+
+The course's rules (which files are chapters, how many questions, how a quiz is called) come
+from tools/course.py, the one place the Makefile, tools, tests and site read them.
+"""
 
 import json
 import re
@@ -6,9 +10,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course import NOTEBOOKS as NOTEBOOK_DIR
+from course import QUIZ_CALL, QUIZ_DIR, chapters, min_questions, quiz_setting
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = chapters()
 
 
 def _ids(paths):
@@ -17,11 +23,11 @@ def _ids(paths):
 
 def test_notebooks_exist_and_are_numbered_contiguously():
     assert NOTEBOOKS, "no notebooks found"
-    numbers = []
-    for path in NOTEBOOKS:
-        match = re.fullmatch(r"(\d\d)_[a-z0-9_]+\.ipynb", path.name)
-        assert match, f"{path.name}: expected NN_lower_snake_case.ipynb"
-        numbers.append(int(match.group(1)))
+    for path in sorted(NOTEBOOK_DIR.glob("*.ipynb")):  # nbval runs every one of them
+        assert path in NOTEBOOKS and re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), (
+            f"{path.name}: expected NN_lower_snake_case.ipynb"
+        )
+    numbers = [int(path.name[:2]) for path in NOTEBOOKS]
     assert numbers == list(range(len(numbers))), f"numbers are not 00, 01, ...: {numbers}"
 
 
@@ -75,11 +81,9 @@ def test_errors_only_in_tagged_cells(path):
 
 
 CHAPTERS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
-QUIZ_DIR = NOTEBOOK_DIR / "quizzes"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 LETTERS = "ABCD"
-_QUIZ_CALL = re.compile(r"""^quiz\(QUIZ, "([a-z0-9-]+)"\)$""")
 _LOUD = re.compile(r"\bcheck\(|\bexpect_error\(|^\s*assert\b", re.M)
 
 
@@ -96,7 +100,7 @@ def _quiz_ids(nb) -> list[str]:
         m.group(1)
         for c in _code(nb)
         for line in c.source.splitlines()
-        if (m := _QUIZ_CALL.match(line.strip()))
+        if (m := QUIZ_CALL.match(line.strip()))
     ]
 
 
@@ -175,27 +179,36 @@ def test_quiz_calls_name_the_chapter_file_once_per_question(path):
     calls = [
         line.strip() for c in code for line in c.source.splitlines() if re.match(r"\s*quiz\(", line)
     ]
-    wrong = [call for call in calls if not _QUIZ_CALL.match(call)]
+    wrong = [call for call in calls if not QUIZ_CALL.match(call)]
     assert not wrong, f'write quiz calls as quiz(QUIZ, "<id>"): {wrong}'
     quiz_file = QUIZ_DIR / f"{path.stem}.json"
     asked = _quiz_ids(nb)
-    least = 1 if path.name.startswith("00_") else 3
+    least = min_questions(path.stem)
+    assert len(asked) >= least, f"{len(asked)} predict-then-run quiz cells; want at least {least}"
     if path.name.startswith("00_"):
-        assert len(asked) == 1, (
-            f"chapter 00 practises the mechanism with exactly one quiz, not {len(asked)}"
-        )
-    else:
-        assert len(asked) >= least, (
-            f"{len(asked)} predict-then-run quiz cells; want at least {least}"
-        )
-    assert quiz_file.is_file(), f"no question file {quiz_file.relative_to(NOTEBOOK_DIR.parent)}"
-    assert code and re.search(
-        rf'^QUIZ = "quizzes/{re.escape(path.stem)}\.json"$', code[0].source, re.M
-    ), f'the first code cell must set QUIZ = "quizzes/{path.stem}.json"'
+        assert len(asked) == least, "chapter 00 practises the mechanism with exactly one quiz"
+    assert quiz_file.is_file(), f"no question file {quiz_file.relative_to(ROOT)}"
+    setting = quiz_setting(path.stem)
+    assert code and setting in code[0].source.splitlines(), (
+        f"the first code cell must set {setting}"
+    )
     data = json.loads(quiz_file.read_text(encoding="utf-8"))
     assert sorted(asked) == sorted(q["id"] for q in data["questions"]), (
         "ask each question of the chapter's file once"
     )
+
+
+def test_the_readme_teaches_the_quiz_calls_this_test_accepts():
+    """An author who follows the README's instructions passes the checks above."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    calls = re.findall(r"`(quiz\([^`]*\))`", readme)
+    assert calls, "the README shows no quiz call"
+    wrong = [call for call in calls if not QUIZ_CALL.fullmatch(call.replace("<id>", "an-id"))]
+    assert not wrong, (
+        f'the README shows quiz calls this test refuses (want quiz(QUIZ, "<id>")): {wrong}'
+    )
+    setting = quiz_setting("NN_short_name")
+    assert f"`{setting}`" in readme, f"the README does not say to set `{setting}`"
 
 
 def _course_questions() -> list[dict]:
