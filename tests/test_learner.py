@@ -10,18 +10,17 @@ import doctest
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+import learner
 import nbformat
 import pytest
+from course import chapters
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import learner  # noqa: E402
 
-CHAPTERS = sorted((ROOT / "notebooks").glob(learner.CHAPTER_GLOB))
+CHAPTERS = chapters()
 SOLUTION = """\
 # Exercise: double every entry of `t` in place.
 # Hint: which operations end in an underscore?

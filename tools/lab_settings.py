@@ -25,6 +25,8 @@ import importlib.util as _util
 import sys as _sys
 import warnings as _warnings
 
+if {str(TOOLS)!r} not in _sys.path:  # learner.py reads the course's rules from course.py
+    _sys.path.insert(0, {str(TOOLS)!r})
 _spec = _util.spec_from_file_location("course_learner", {str(TOOLS / "learner.py")!r})
 _learner = _sys.modules["course_learner"] = _util.module_from_spec(_spec)
 _spec.loader.exec_module(_learner)

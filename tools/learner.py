@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from course import chapters  # tools/ is on sys.path: as a script, under pytest, in the server
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks"
 TARGET = ROOT / "learner"
 MANIFEST = ".manifest.json"
-CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -301,7 +301,7 @@ def update(source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Re
     _copy_data(source, target)
     manifest = _load_manifest(target)
     records = manifest["chapters"]
-    for path in sorted(source.glob(CHAPTER_GLOB)):
+    for path in chapters(source):
         name = path.name
         try:
             text, fresh = _generate(path)
@@ -354,13 +354,13 @@ def update(source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Re
 
 
 def _chapter_path(chapter: str, source: Path) -> Path:
-    chapters = sorted(source.glob(CHAPTER_GLOB))
+    paths = chapters(source)
     wanted = chapter.strip().removesuffix(".ipynb")
     if re.fullmatch(r"\d{1,2}", wanted):
         wanted = f"{int(wanted):02d}"
-    matches = [p for p in chapters if p.stem == wanted or p.stem.split("_", 1)[0] == wanted]
+    matches = [p for p in paths if p.stem == wanted or p.stem.split("_", 1)[0] == wanted]
     if len(matches) != 1:
-        known = ", ".join(p.stem for p in chapters)
+        known = ", ".join(p.stem for p in paths)
         raise LearnerError(
             f"no chapter {chapter!r}; give its number (e.g. 03) or name; chapters: {known}"
         )
