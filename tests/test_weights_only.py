@@ -50,7 +50,8 @@ def _code(path: Path) -> list[tuple[str, str]]:
 
 def test_the_detector_finds_an_unexplained_call() -> None:
     assert unexplained_unsafe_loads("x = 1\ntorch.load(buf, weights_only=False)\n") == [2]
-    assert unexplained_unsafe_loads("torch.load(buf, weights_only=False)  # trusted: made above") == []
+    explained = "torch.load(buf, weights_only=False)  # trusted: made above"
+    assert unexplained_unsafe_loads(explained) == []
     assert unexplained_unsafe_loads("torch.load(buf, weights_only=True)") == []
 
 
