@@ -8,6 +8,7 @@ import json
 import re
 from html.parser import HTMLParser
 
+import nbformat
 import pytest
 from course import QUIZ_CALL, QUIZ_DIR, chapters
 
@@ -244,7 +245,6 @@ def test_html_escapes_and_renders_code():
 
 def test_stored_quiz_outputs_hide_answers_and_carry_no_widget_view():
     """What a learner meets in a committed notebook (untrusted in JupyterLab, or on the site)."""
-    nbformat = pytest.importorskip("nbformat")
     problems = []
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
