@@ -175,7 +175,31 @@ def _launch_notebooks_not_the_symlink(app, pagename, templatename, context, doct
     fix(context.get("header_buttons", []))
 
 
+def _relative_to_the_symlink(app, config) -> None:
+    """Chapters link to each other as ``07_x.ipynb#section`` (which works in JupyterLab too).
+    Sphinx resolves link targets through the ``docs/notebooks`` symlink to the real folder,
+    where it knows no documents; map that folder back to ``docs/notebooks``."""
+    from sphinx.environment import BuildEnvironment
+
+    real, link = (DOCS / "notebooks").resolve(), DOCS / "notebooks"
+    original = BuildEnvironment.relfn2path
+    if getattr(original, "_course_patched", False):
+        return
+
+    def relfn2path(self, filename, docname=None):  # type: ignore[no-untyped-def]
+        rel, absolute = original(self, filename, docname)
+        path = Path(absolute)
+        if path.is_relative_to(real):
+            path = link / path.relative_to(real)
+            return path.relative_to(DOCS).as_posix(), os.fspath(path)
+        return rel, absolute
+
+    relfn2path._course_patched = True  # type: ignore[attr-defined]
+    BuildEnvironment.relfn2path = relfn2path  # type: ignore[method-assign]
+
+
 def setup(app):
+    app.connect("config-inited", _relative_to_the_symlink)
     app.connect("doctree-resolved", _figure_alt_text)
     app.connect("html-page-context", _launch_notebooks_not_the_symlink, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -16,6 +16,8 @@ Notebooks use these; they never know about notebooks. Each module does one thing
 - ``snapshot``: a model's and optimizer's tensors in buffers allocated once, refreshed and
   restored in place
 - ``copy_cost``: a copy's time against the memory-copy floor, and its page faults
+- ``processes``: what child processes run (multiprocessing and DataLoader targets, free ports,
+  a real two-process gloo DDP run)
 
 The names below are the core; import the others from their modules
 (``from helpers.diagram import draw_aliasing``) so ``import helpers`` stays light.
