@@ -21,7 +21,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))  # `import helpers` (API reference) and `tools.course`
 sys.path.insert(0, str(ROOT / "tools"))
 
-from course import CHAPTER_GLOB, torch_pin  # noqa: E402  (the one source of both rules)
+from course import CHAPTER_GLOB, chapters, torch_pin  # noqa: E402  (one source of these rules)
 
 # Speed: myst-nb imports nbformat, which imports jsonschema, which compiles some 40 grammars of
 # the optional `rfc3987_syntax` package at import time (seconds). Notebook validation never uses
@@ -75,9 +75,10 @@ def _launch_links() -> str:
     if not (REPO_URL and REPO_URL.startswith("https://github.com/")):
         return ""
     repo = REPO_URL.removeprefix("https://github.com/")
-    first = sorted((ROOT / "notebooks").glob(Path(CHAPTER_GLOB).name))[0].name
+    first = chapters()[0].name
     return (f"Direct links for the first chapter: "
-            f"[Binder](https://mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/notebooks/{first}), "
+            f"[Binder](https://mybinder.org/v2/gh/{repo}/main"
+            f"?urlpath=lab/tree/notebooks/{first}), "
             f"[Colab](https://colab.research.google.com/github/{repo}/blob/main/notebooks/{first}), "
             f"[source]({REPO_URL}).")
 
