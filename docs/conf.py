@@ -79,7 +79,8 @@ def _launch_links() -> str:
     return (f"Direct links for the first chapter: "
             f"[Binder](https://mybinder.org/v2/gh/{repo}/main"
             f"?urlpath=lab/tree/notebooks/{first}), "
-            f"[Colab](https://colab.research.google.com/github/{repo}/blob/main/notebooks/{first}), "
+            f"[Colab](https://colab.research.google.com/github/{repo}/blob/main"
+            f"/notebooks/{first}), "
             f"[source]({REPO_URL}).")
 
 
