@@ -13,8 +13,8 @@ to be running.
 >>> t.tolist()
 [2.0, 2.0, 2.0]
 >>> ds = MarkingDataset(4)
->>> ds[2], ds.seen.tolist()
-(2, [0.0, 0.0, 1.0, 0.0])
+>>> ds[2], ds.seen.tolist(), ds.served
+(2, [0.0, 0.0, 1.0, 0.0], [2])
 >>> port = free_port()
 >>> 0 < port < 65536 and port_is_free(port)
 True
@@ -139,12 +139,13 @@ def receive_and_write(inbox: Any, outbox: Any, value: float) -> None:
 
 
 class MarkingDataset(torch.utils.data.Dataset[int]):
-    """A dataset of the indices ``0 .. n-1`` that marks each index it serves in ``self.seen``.
+    """A dataset of the indices ``0 .. n-1`` that records each index it serves, twice: as a
+    mark in a tensor, ``self.seen``, and in a Python list, ``self.served``.
 
-    ``__getitem__(i)`` writes ``1.0`` into ``self.seen[i]`` and returns ``i``: a stand-in for a
-    dataset that caches or counts inside the object. In a DataLoader worker the write lands in
-    the worker's ``seen``, which may or may not be the parent's, depending on how the dataset
-    reached the worker.
+    ``__getitem__(i)`` writes ``1.0`` into ``self.seen[i]``, appends ``i`` to ``self.served``
+    and returns ``i``: a stand-in for a dataset that caches or counts inside the object. In a
+    DataLoader worker both records land in the worker's copy of the dataset, whose tensor may
+    or may not use the parent's memory, depending on how the dataset reached the worker.
 
     >>> MarkingDataset(0)
     Traceback (most recent call last):
@@ -154,6 +155,7 @@ class MarkingDataset(torch.utils.data.Dataset[int]):
 
     def __init__(self, n: int) -> None:
         self.seen = torch.zeros(require_int(n, "n", positive=True))
+        self.served: list[int] = []
 
     def __len__(self) -> int:
         return len(self.seen)
@@ -163,6 +165,7 @@ class MarkingDataset(torch.utils.data.Dataset[int]):
         if not 0 <= index < len(self.seen):
             raise IndexError(f"index must be in 0..{len(self.seen) - 1}, got {index}")
         self.seen[index] = 1.0
+        self.served.append(index)
         return index
 
 
@@ -171,18 +174,21 @@ class MarkingDataset(torch.utils.data.Dataset[int]):
 
 @dataclass(frozen=True)
 class ReplicaReport:
-    """What one DDP replica saw: its parameters at three moments, and facts about its objects.
+    """What one DDP replica saw: its parameters at four moments, and facts about its objects.
 
     ``built``: right after building with ``seed=rank``; ``wrapped``: right after
-    ``DistributedDataParallel(model)``; ``trained``: after the training steps (name -> tensor,
-    without the ``module.`` prefix). ``local_grads`` are the gradients of the first batch
-    computed by the plain model alone, ``synced_grads`` those that DDP's backward left.
+    ``DistributedDataParallel(model)``; ``trained``: after the training steps; ``nudged``:
+    after rank 1 alone added ``1.0`` to its ``layer1.weight`` (under ``torch.no_grad()``,
+    without telling DDP) and every rank took one more step (name -> tensor, without the
+    ``module.`` prefix). ``local_grads`` are the gradients of the first batch computed by the
+    plain model alone, ``synced_grads`` those that DDP's backward left.
     """
 
     rank: int
     built: dict[str, torch.Tensor]
     wrapped: dict[str, torch.Tensor]
     trained: dict[str, torch.Tensor]
+    nudged: dict[str, torch.Tensor]
     local_grads: dict[str, torch.Tensor]
     synced_grads: dict[str, torch.Tensor]
     state_dict_keys: list[str]
@@ -266,6 +272,11 @@ def _ddp_replica(
         synced = _named(model, grads=True)
         for step in range(1, steps):
             train_step(ddp, opt, *article_batch(seed=100 + 10 * rank + step))
+        trained = _named(model)
+        if rank == 1:  # a change on one replica that DDP is not told about
+            with torch.no_grad():
+                model.layer1.weight.add_(1.0)
+        train_step(ddp, opt, *article_batch(seed=100 + 10 * rank + steps))
         dist.barrier()  # no replica leaves while another still talks to it
         outbox.put(
             (
@@ -274,7 +285,8 @@ def _ddp_replica(
                 {
                     "built": _plain(built),
                     "wrapped": _plain(wrapped),
-                    "trained": _plain(_named(model)),
+                    "trained": _plain(trained),
+                    "nudged": _plain(_named(model)),
                     "local_grads": _plain(local),
                     "synced_grads": _plain(synced),
                     "state_dict_keys": list(ddp.state_dict()),
@@ -372,6 +384,8 @@ def run_ddp(
 
     Replica ``r`` builds its model with ``seed=r`` and an SGD optimizer, wraps the model, and
     takes ``steps`` steps on its own batches (``article_batch(seed=100 + 10 * r + step)``).
+    Then rank 1 alone adds ``1.0`` to its ``layer1.weight`` behind DDP's back, and every rank
+    takes one more step (:attr:`ReplicaReport.nudged`).
     The replicas meet on ``127.0.0.1`` at a port found free just before (:func:`free_port`)
     and report back through a queue, as plain numbers: one :class:`ReplicaReport` each.
 
@@ -420,6 +434,7 @@ def run_ddp(
             built=_as_tensors(r["built"]),
             wrapped=_as_tensors(r["wrapped"]),
             trained=_as_tensors(r["trained"]),
+            nudged=_as_tensors(r["nudged"]),
             local_grads=_as_tensors(r["local_grads"]),
             synced_grads=_as_tensors(r["synced_grads"]),
             state_dict_keys=r["state_dict_keys"],

@@ -59,7 +59,7 @@ def test_bad_input_is_refused_with_a_clear_error(call, error, message):
 def test_marking_dataset_marks_what_it_serves():
     ds = MarkingDataset(5)
     assert len(ds) == 5 and [ds[i] for i in (4, 1)] == [4, 1]
-    assert ds.seen.tolist() == [0.0, 1.0, 0.0, 0.0, 1.0]
+    assert ds.seen.tolist() == [0.0, 1.0, 0.0, 0.0, 1.0] and ds.served == [4, 1]
 
 
 def test_receive_and_write_reports_after_writing():
@@ -112,6 +112,11 @@ def test_run_ddp_replicas_agree_and_nothing_is_left_behind():
     for name, grad in r0.synced_grads.items():
         assert torch.allclose(grad, (r0.local_grads[name] + r1.local_grads[name]) / 2)
     assert _same(r0.trained, r1.trained) and not _same(r0.trained, r0.wrapped)
+    # rank 1's private change survives a DDP step: no weight is copied or averaged
+    nudge = r1.nudged["layer1.weight"] - r0.nudged["layer1.weight"]
+    assert torch.allclose(nudge, torch.ones_like(nudge))
+    assert torch.equal(r0.nudged["layer1.bias"], r1.nudged["layer1.bias"])
+    assert not torch.equal(r0.nudged["layer1.bias"], r0.trained["layer1.bias"])
     assert r0.state_dict_keys == ["module.layer1.weight", "module.layer1.bias"]
     assert r0.module_state_dict_keys == ["layer1.weight", "layer1.bias"]
     assert multiprocessing.active_children() == [], "no child process is left"
@@ -123,3 +128,13 @@ def test_run_ddp_out_of_time_fails_loudly_and_cleans_up():
     with pytest.raises(RuntimeError, match=r"DDP run \(fork, 0.01 s allowed\) failed"):
         run_ddp(world_size=2, steps=1, start_method="fork", timeout=0.01)
     assert multiprocessing.active_children() == [], "every child was stopped and reaped"
+
+
+@needs_fork
+def test_fork_dataloader_workers_keep_every_record_to_themselves():
+    ds = MarkingDataset(4)
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=2, num_workers=2, multiprocessing_context="fork"
+    )
+    assert sorted(i for batch in loader for i in batch.tolist()) == [0, 1, 2, 3]
+    assert ds.seen.tolist() == [0.0] * 4 and ds.served == []
