@@ -1,8 +1,8 @@
 """The symptom page (docs/symptoms.md) stays true to the chapters it points at: every page it
-links exists; every section it names is a heading of the chapter linked just before it; every
-check it quotes is a line that chapter's committed outputs print after "✔" (every "printed:"
-quote starts a line they print); and every audit finding it names is one that helpers.audit
-reports."""
+links exists; every section it names is a heading (## or ###) of the chapter linked just before
+it; every check it quotes is a line that chapter's committed outputs print after "✔" (every
+"printed:" quote starts a line they print); and every audit finding it names is one that
+helpers.audit reports."""
 import re
 from functools import cache
 from pathlib import Path
@@ -29,11 +29,18 @@ def _chapter(stem: str) -> nbformat.NotebookNode:
 
 
 def _headings(stem: str) -> set[str]:
-    return {
-        line.removeprefix("## ").strip()
-        for cell in _chapter(stem).cells if cell.cell_type == "markdown"
-        for line in cell.source.splitlines() if line.startswith("## ")
-    }
+    """A chapter's section titles: its ``##`` and ``###`` headings (fenced code skipped)."""
+    titles = set()
+    for cell in _chapter(stem).cells:
+        if cell.cell_type != "markdown":
+            continue
+        fenced = False
+        for line in cell.source.splitlines():
+            if line.lstrip().startswith(("```", "~~~")):
+                fenced = not fenced
+            elif not fenced and (m := re.match(r"#{2,3} (.+)", line)):
+                titles.add(m.group(1).strip())
+    return titles
 
 
 def _printed(stem: str) -> list[str]:
@@ -74,11 +81,14 @@ def test_every_linked_chapter_exists():
         assert (ROOT / "notebooks" / f"{stem}.ipynb").is_file(), f"no chapter {stem}"
 
 
-def test_the_page_points_into_chapters_06_and_07():
+def test_the_page_points_into_chapters_06_07_and_09():
     stems = [stem for stem, _ in _sections()]
-    assert stems.count("06_checkpoints") >= 6 and stems.count("07_copies_in_the_wild") >= 8
+    assert stems.count("06_checkpoints") >= 6 and stems.count("07_copies_in_the_wild") >= 9
+    assert stems.count("09_processes_and_devices") >= 8
+    quoted = [stem for stem, _, _ in _quotes()]
+    assert quoted.count("09_processes_and_devices") >= 12
     kinds = [kind for _, kind, _ in _quotes()]
-    assert kinds.count("check") >= 20 and kinds.count("printed") >= 1
+    assert kinds.count("check") >= 32 and kinds.count("printed") >= 1
 
 
 @pytest.mark.parametrize("stem,title", _sections(), ids=lambda v: v[:40])
@@ -119,4 +129,15 @@ def test_the_symptoms_are_there():
         "My checkpoint no longer loads after a crash or a full disk",
         "`torch.load` fails: \"Attempting to deserialize object on a CUDA device\"",
         "Writing into an `mmap=True` tensor did (or did not) change the file",
+        # copies across processes and devices (chapter 09)
+        "A tensor my Dataset fills in `__getitem__` stays empty on Linux but fills on macOS",
+        "A child process's write into my tensor does (or does not) show up",
+        "A NumPy array made from my tensor stopped following it",
+        "DDP ranks disagree after I changed the weights on one rank",
+        "`load_state_dict` fails: 'Unexpected key(s) in state_dict: \"module.…\"'",
+        "The first step after `model.to(...)` fails: "
+        "\"expected dtype float for `end` but got dtype double\"",
+        "A reference to a buffer (BatchNorm's `running_mean`) stopped updating after "
+        "`model.to(...)`",
+        "A snapshot copied from the GPU with `non_blocking=True` holds zeros or old values",
     ]
