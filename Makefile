@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 LAB_PORT ?= 8888
 LAB_ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+NOTEBOOKS := $(shell $(PYTHON) tools/course.py chapters)
 
 .PHONY: help setup lab test refresh bench clean lock wheelhouse check drift
 
@@ -38,17 +38,33 @@ $(STAMP): requirements.lock
 
 setup: $(STAMP)
 
+# Learners work in copies generated from notebooks/ into $(LEARNER) (git-ignored): outputs
+# cleared, exercise solutions replaced by stubs. A copy the learner edited is never overwritten.
+LEARNER ?= learner
+
 lab: $(STAMP)
+	@$(BIN)/python tools/lab_settings.py
+	$(BIN)/python tools/learner.py update --target $(LEARNER)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
+		--ServerApp.root_dir=$(abspath $(LEARNER)) \
+		--LabApp.default_url=/lab/tree/$(notdir $(firstword $(NOTEBOOKS))) $(LAB_ARGS)
+
+# make reset CHAPTER=03: a fresh learner copy of one chapter; the old one stays as a backup.
+.PHONY: reset
+reset: $(STAMP)
+	@test -n "$(CHAPTER)" || { echo "usage: make reset CHAPTER=03  (a fresh copy of chapter 03; yours is kept as a backup)"; exit 2; }
+	$(BIN)/python tools/learner.py reset $(CHAPTER) --target $(LEARNER)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# Widget state is never stored: it changes on every run and nothing needs it (quizzes store HTML).
 refresh: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.record_timing=False \
+		--ExecutePreprocessor.store_widget_state=False \
 		--ExecutePreprocessor.timeout=120 $(NOTEBOOKS)
+	$(BIN)/python tools/learner.py clean $(NOTEBOOKS)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
@@ -71,21 +87,14 @@ drift: $(STAMP)
 	$(BIN)/python tools/drift.py --torch $(TORCH)
 
 clean:
-	rm -rf $(VENV) docs/_build docs/node_modules .pytest_cache
+	rm -rf $(VENV) docs/_build .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # ---- course website (docs/): built from the committed outputs, never re-executed -------------
-# The JavaScript the pages need (widget manager, require.js) comes from npm, pinned by
-# docs/package-lock.json, and is shipped with the site: nothing is loaded from a CDN.
-SITE_NPM := docs/node_modules/.package-lock.json
-
-$(SITE_NPM): docs/package.json docs/package-lock.json
-	cd docs && npm ci --no-audit --no-fund --loglevel=error
-	touch $(SITE_NPM)
-
-# A failed build drops its cache, so the next build reports the same warnings again.
+# Offline: quizzes are plain HTML and no page needs JavaScript of its own (nothing from npm or a
+# CDN). A failed build drops its cache, so the next build reports the same warnings again.
 .PHONY: site
-site: $(STAMP) $(SITE_NPM)
+site: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html \
 		|| { rm -rf docs/_build/html/.doctrees; exit 1; }
 	@echo "site: docs/_build/html/index.html"

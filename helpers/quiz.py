@@ -1,8 +1,16 @@
 """Predict-then-run quizzes: one JSON file of questions per chapter, shown three ways.
 
-``quiz(path, question_id)`` displays ONE output that carries a live ipywidgets form (JupyterLab),
-a self-contained HTML version (static site, notebook viewers: pure HTML + inline CSS, no script,
-no network) and a stable plain-text fallback. All three come from the same question data.
+``quiz(path, question_id)`` displays ONE output. Every form keeps the verdicts and explanations
+hidden until the learner picks an option, in every state a learner can meet it:
+
+- ``text/html`` (static site with or without JavaScript, notebook viewers, and JupyterLab, even
+  in an untrusted notebook whose sanitiser strips ``<style>``, scripts and radio buttons): one
+  closed ``<details>`` per option, styled inline. Opening an option shows its verdict and why.
+- ``text/plain``: the prompt and the lettered options, never the answer.
+- a live ipywidgets form (letters to choose; options and explanations render code as code),
+  only in kernels that a Jupyter server started for a notebook (JupyterLab sets
+  ``JPY_SESSION_NAME``). Batch runs (nbconvert, nbclient, nbval) store no widget view, so no
+  saved notebook refers to a widget model that no longer exists ("model not found").
 
 Question files live in ``notebooks/quizzes/<notebook stem>.json``::
 
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import textwrap
 from dataclasses import dataclass
@@ -35,12 +44,13 @@ __all__ = [
     "Option",
     "Question",
     "QuizFile",
+    "feedback_html",
+    "live_frontend",
     "load_quiz",
     "load_questions",
     "quiz",
     "quiz_bundle",
     "quiz_html",
-    "quiz_page",
     "quiz_text",
     "quiz_widget",
 ]
@@ -193,46 +203,53 @@ def quiz_text(question: Question) -> str:
     return "\n".join(lines)
 
 
-def _inline(text: str) -> str:
-    """Escape HTML, then render `code` spans as <code>."""
+_CODE_STYLE = "background:#eef2f6;color:#111;padding:0 .2em;border-radius:3px"
+
+
+def _inline(text: str, code_style: str = _CODE_STYLE) -> str:
+    """Escape HTML, then render `code` spans as <code> (styled inline: the card stays light)."""
     parts = html.escape(text, quote=False).split("`")
     if len(parts) % 2 == 0:  # unbalanced backticks: keep them literally
         return html.escape(text, quote=False)
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    style = f' style="{code_style}"' if code_style else ""
+    return "".join(f"<code{style}>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-QUIZ_CSS = """\
-.cq{background:#fff;color:#111;border:2px solid #0072B2;border-radius:6px;padding:.8em 1em;
-margin:.6em 0;max-width:52em;font:16px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif}
-.cq code{background:#eef2f6;color:#111;padding:0 .2em;border-radius:3px;font-size:.95em}
-.cq-label{font-weight:700;color:#0072B2;margin:0 0 .2em}
-.cq-prompt{font-weight:600;margin:0 0 .5em}
-.cq-opt{margin:.25em 0}
-.cq-opt input{margin-right:.5em}
-.cq-opt label{cursor:pointer}
-.cq-why{display:none;margin:.2em 0 .4em 1.8em;padding:.3em .6em;border-left:4px solid}
-.cq-opt input:checked~.cq-why{display:block}
-.cq-right{border-color:#009E73;background:#e6f5f0}
-.cq-wrong{border-color:#D55E00;border-left-style:dashed;background:#fbeee6}
-.cq details{margin-top:.5em}
-.cq summary{cursor:pointer;color:#0072B2}
-"""
+# Inline styles only: JupyterLab keeps style attributes of an untrusted output (filtered to safe
+# properties) but drops <style> elements, so the card looks the same in every state.
+_CARD = ("background:#fff;color:#111;border:2px solid #0072B2;border-radius:6px;"
+         "padding:.7em 1em;margin:.6em 0;max-width:52em")
+_LABEL = "font-weight:700;color:#0072B2;margin:0 0 .2em"
+_PROMPT = "font-weight:600;margin:0 0 .3em"
+_HOW = "margin:0 0 .4em;font-size:.9em;color:#444"
+_OPTION = "margin:.3em 0;padding:.2em .5em;border:1px solid #c9d4df;border-radius:4px;background:#fff"
+_SUMMARY = "cursor:pointer"
+_WHY = {
+    True: "margin:.35em 0 .2em;padding:.3em .6em;border-left:4px solid #009E73;background:#e6f5f0",
+    False: "margin:.35em 0 .2em;padding:.3em .6em;border-left:4px dashed #D55E00;background:#fbeee6",
+}
+_VERDICT = {True: "&#10004; Correct.", False: "&#10008; Not quite."}
+_HOW_TEXT = ("Decide on your answer first, then click it: only the option you open shows "
+             "whether it holds, and why.")
 
 
 def quiz_html(question: Question, chapter: str) -> str:
-    """Self-contained HTML: radio buttons whose feedback appears on choice (CSS only, no script).
+    """Self-contained HTML: one closed ``<details>`` per option; opening it shows verdict and why.
 
-    Element ids derive from ``chapter`` and the question id, so the output is identical on every
-    run. Each option's feedback says "Correct" or "Not quite" in words (colour is only a cue).
+    Nothing but the prompt and the options is visible until an option is opened: no script, no
+    ``<style>``, no form controls, so it works the same in an untrusted notebook, on the site
+    with or without JavaScript, and in any viewer. Element ids derive from ``chapter`` and the
+    question id, so the output is identical on every run. Each verdict says "Correct" or "Not
+    quite" in words (colour is only a cue).
 
     >>> q = Question("q1", "Pick `b`", (Option("a", False, "No."), Option("b", True, "Yes.")))
     >>> html_ = quiz_html(q, "01_demo")
-    >>> 'id="cq-01-demo-q1-b"' in html_, "<code>b</code>" in html_, "<script" in html_
-    (True, True, False)
+    >>> 'id="cq-01-demo-q1"' in html_, html_.count("<details"), "<script" in html_, "<style" in html_
+    (True, 2, False, False)
     """
     _check_question(question)
     if not isinstance(chapter, str) or not chapter:
@@ -240,37 +257,19 @@ def quiz_html(question: Question, chapter: str) -> str:
     base = f"cq-{_slug(chapter)}-{question.id}"
     rows = []
     for letter, o in zip(LETTERS, question.options):
-        oid = f"{base}-{letter.lower()}"
-        verdict, cls = ("&#10004; Correct.", "cq-right") if o.correct else ("&#10008; Not quite.", "cq-wrong")
+        verdict = "correct" if o.correct else "wrong"
         rows.append(
-            f'<div class="cq-opt"><input type="radio" name="{base}" id="{oid}" value="{letter}">'
-            f'<label for="{oid}"><b>{letter}.</b> {_inline(o.text)}</label>'
-            f'<div class="cq-why {cls}" data-verdict="{"correct" if o.correct else "wrong"}">'
-            f"<b>{verdict}</b> {_inline(o.why)}</div></div>"
+            f'<details class="cq-opt" style="{_OPTION}">'
+            f'<summary style="{_SUMMARY}"><b>{letter}.</b> {_inline(o.text)}</summary>'
+            f'<div class="cq-why cq-{verdict}" data-verdict="{verdict}" style="{_WHY[o.correct]}">'
+            f"<b>{_VERDICT[o.correct]}</b> {_inline(o.why)}</div></details>"
         )
-    right = question.options[question.answer]
-    letter = LETTERS[question.answer]
     return (
-        f'<div class="cq" id="{base}"><style>{QUIZ_CSS}</style>'
-        f'<p class="cq-label">Predict, then check</p>'
-        f'<p class="cq-prompt">{_inline(question.prompt)}</p>'
-        f'<div class="cq-form" role="radiogroup">{"".join(rows)}</div>'
-        f"<details><summary>Show the answer</summary><p><b>{letter}.</b> {_inline(right.text)} "
-        f"&mdash; {_inline(right.why)}</p></details></div>"
-    )
-
-
-def quiz_page(path: str | Path, title: str | None = None) -> str:
-    """A complete offline HTML document with every question of a chapter file."""
-    qf = load_quiz(path)
-    title = title or f"Quiz: {qf.chapter}"
-    body = "\n".join(quiz_html(q, qf.chapter) for q in qf.questions)
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{background:#fff;color:#111;margin:1.5em;font-family:system-ui,sans-serif}</style></head>\n"
-        f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
+        f'<div class="cq" id="{base}" style="{_CARD}">'
+        f'<p class="cq-label" style="{_LABEL}">Predict, then check</p>'
+        f'<p class="cq-prompt" style="{_PROMPT}">{_inline(question.prompt)}</p>'
+        f'<p class="cq-how" style="{_HOW}">{_HOW_TEXT}</p>'
+        f'{"".join(rows)}</div>'
     )
 
 
@@ -282,47 +281,71 @@ def _check_question(question: object) -> None:
 # ---------------------------------------------------------------- live form and display
 
 
+def feedback_html(option: Option) -> str:
+    """The verdict and explanation of one chosen option, as HTML (code rendered as code).
+
+    >>> html_ = feedback_html(Option("`a`", False, "Use `b`."))
+    >>> "Not quite." in html_, ">b</code>." in html_, "`" in html_
+    (True, True, False)
+    """
+    if not isinstance(option, Option):
+        raise TypeError(f"expected a helpers.quiz.Option, got {type(option).__name__}")
+    return (f'<div style="{_WHY[option.correct]};color:#111">'
+            f"<b>{_VERDICT[option.correct]}</b> {_inline(option.why)}</div>")
+
+
 def quiz_widget(question: Question) -> "ipywidgets.VBox":
-    """The ipywidgets form: radio buttons, a Check button and a feedback area."""
+    """The live ipywidgets form: the prompt and options as HTML (code shows as code), one button
+    per letter, and a feedback area that shows the chosen option's verdict and why."""
     import ipywidgets as widgets
 
     _check_question(question)
-    labels = [f"{letter}. {o.text}" for letter, o in zip(LETTERS, question.options)]
+    letters = list(LETTERS[: len(question.options)])
     prompt = widgets.HTML(f"<b>Predict, then check:</b> {_inline(question.prompt)}")
-    choice = widgets.RadioButtons(options=labels, value=None, layout=widgets.Layout(width="auto"))
-    check = widgets.Button(description="Check", button_style="primary", icon="check")
+    options = widgets.HTML("".join(
+        f'<div style="margin:.15em 0"><b>{letter}.</b> {_inline(o.text)}</div>'
+        for letter, o in zip(letters, question.options)
+    ))
+    choice = widgets.ToggleButtons(
+        options=letters, value=None, description="Your prediction:",
+        tooltips=[f"Option {letter}" for letter in letters],
+        style={"description_width": "initial", "button_width": "3em"},
+    )
     feedback = widgets.HTML("")
 
-    def on_check(_button: object) -> None:
-        if choice.index is None:
-            feedback.value = "<i>Choose an option first.</i>"
-            return
-        o = question.options[choice.index]
-        verdict = "&#10004; <b>Correct.</b>" if o.correct else "&#10008; <b>Not quite.</b>"
-        feedback.value = f"{verdict} {_inline(o.why)}"
+    def on_choice(change: dict[str, object]) -> None:
+        letter = change["new"]
+        feedback.value = "" if letter is None else feedback_html(question.options[letters.index(letter)])
 
-    check.on_click(on_check)
-    return widgets.VBox([prompt, choice, check, feedback])
+    choice.observe(on_choice, names="value")
+    return widgets.VBox([prompt, options, choice, feedback])
 
 
-def quiz_bundle(question: Question, chapter: str) -> dict[str, object]:
-    """The MIME bundle of one quiz output: widget view (when available), text/html, text/plain."""
+def live_frontend() -> bool:
+    """True in a kernel that a Jupyter server started for a notebook (JupyterLab, Notebook 7):
+    there a widget can be shown. False under nbconvert, nbclient and nbval."""
+    return bool(os.environ.get("JPY_SESSION_NAME"))
+
+
+def quiz_bundle(question: Question, chapter: str, live: bool | None = None) -> dict[str, object]:
+    """The MIME bundle of one quiz output: text/html, text/plain, and, when ``live`` (default:
+    :func:`live_frontend`) and ipywidgets is installed, the live widget view."""
     bundle: dict[str, object] = {}
-    try:
-        widget_bundle = quiz_widget(question)._repr_mimebundle_() or {}
-    except ImportError:  # no ipywidgets: the static forms still work
-        widget_bundle = {}
-    bundle.update(widget_bundle)
+    if live if live is not None else live_frontend():
+        try:
+            bundle.update(quiz_widget(question)._repr_mimebundle_() or {})
+        except ImportError:  # no ipywidgets: the static forms still work
+            pass
     bundle["text/html"] = quiz_html(question, chapter)
     bundle["text/plain"] = quiz_text(question)
     return bundle
 
 
 def quiz(path: str | Path, question_id: str) -> None:
-    """Display one question of a chapter file as a single output (widget + HTML + text).
+    """Display one question of a chapter file as a single output.
 
-    Under nbval only text/plain and text/html are compared (both byte-stable); the widget view
-    (random model id) is skipped by nbval itself.
+    Stored outputs carry text/html and text/plain only (both byte-stable, compared by nbval);
+    the live widget is added where a Jupyter server runs the kernel (see :func:`live_frontend`).
     """
     from IPython.display import display
 

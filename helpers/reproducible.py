@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 import matplotlib
+from cycler import cycler
 import numpy as np
 import torch
 
@@ -21,12 +22,19 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 def init_course(seed: int = 0) -> None:
     """Seed every generator, use one CPU thread, fix print options and figure defaults.
 
-    One thread keeps floating-point sums in the same order on every machine and keeps
-    parallel test workers from fighting over two cores (CPU kernels are deterministic then;
-    ``torch.use_deterministic_algorithms`` is left alone: it matters for CUDA only and its
-    import costs over a second per notebook). Figures get an opaque white background so they
-    stay readable in dark themes. Inside IPython, tracebacks use the ``Plain`` mode: the course
-    shows many intended errors, and plain tracebacks are short to read and fast to format.
+    One thread makes a CPU kernel's result independent of how its work would be split across
+    threads, so repeated runs on one machine with one PyTorch build print the same numbers (the
+    test suite compares every notebook's outputs on each run); another CPU or build may still
+    differ in the last bits, for example through other vector instructions. It also keeps
+    parallel test workers from fighting over two cores.
+
+    ``torch.use_deterministic_algorithms`` is left alone. It makes operations without a
+    deterministic implementation raise (mostly CUDA kernels) and, on the CPU too, fills the
+    memory of ``torch.empty`` and similar with NaN or the largest integer; the course needs
+    neither, and switching it on costs over a second per notebook. Figures get an opaque white
+    background so they stay readable in dark themes. Inside IPython, tracebacks use the
+    ``Plain`` mode: the course shows many intended errors, and plain tracebacks are short to
+    read and fast to format.
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -42,7 +50,7 @@ def init_course(seed: int = 0) -> None:
             "savefig.facecolor": "white",
             "figure.dpi": 100,
             "font.size": 11,
-            "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+            "axes.prop_cycle": cycler(color=PALETTE),
         }
     )
     _plain_tracebacks()

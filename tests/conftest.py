@@ -9,16 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
+from course import CHROMIUM_ARGS  # noqa: F401  (one source; browser tests import it from here)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 _SKIP_REASON = (
     f"Chromium not found at {CHROMIUM}: browser tests SKIPPED "
     "(install it with `apt-get install -y chromium`; in CI, with CI=true, this is a failure)"

@@ -4,15 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import (
-    ArticleNet,
-    LogisticRegression,
-    article_batch,
-    article_batch_as_written,
-    init_course,
-    seeded,
-    toy_classification,
-)
+from helpers.data import article_batch, article_batch_as_written
+from helpers.models import ArticleNet, LogisticRegression, seeded
+from helpers.reproducible import init_course
 
 
 def test_article_net_shapes_and_range():
@@ -25,8 +19,10 @@ def test_logistic_regression_matches_seed_004():
     assert list(m.state_dict()) == ["fc.weight", "fc.bias"]
     with pytest.raises(ValueError, match="in_features must be a positive int"):
         LogisticRegression(0, 2)
-    with pytest.raises(ValueError, match="num_classes"):
+    with pytest.raises(TypeError, match="num_classes must be an int, got float"):
         LogisticRegression(2, 2.0)
+    with pytest.raises(TypeError, match="in_features must be an int, got bool"):
+        LogisticRegression(True, 2)
 
 
 def test_seeded_is_reproducible_and_leaves_global_rng_alone():
@@ -38,13 +34,16 @@ def test_seeded_is_reproducible_and_leaves_global_rng_alone():
     assert torch.equal(a.layer1.weight, b.layer1.weight)
     assert not torch.equal(a.layer1.weight, seeded(ArticleNet, seed=4).layer1.weight)
     assert seeded(LogisticRegression, 2, 3).fc.out_features == 3
+    assert type(seeded(LogisticRegression, 2, 3)) is LogisticRegression  # the class given
 
 
 def test_seeded_bad_input():
     with pytest.raises(TypeError, match="nn.Module subclass"):
         seeded(nn.Linear(1, 1))
-    with pytest.raises(TypeError, match="seed must be an int"):
+    with pytest.raises(TypeError, match="seed must be an int, got str"):
         seeded(ArticleNet, seed="1")
+    with pytest.raises(TypeError, match="seed must be an int, got bool"):
+        seeded(ArticleNet, seed=True)
 
 
 def test_article_batches():
@@ -58,14 +57,6 @@ def test_article_batches():
         article_batch(batch=0)
     with pytest.raises(TypeError, match="seed must be an int"):
         article_batch(seed=1.5)
-
-
-def test_toy_classification():
-    x, y = toy_classification(n=10, features=3, classes=2, seed=0)
-    assert x.shape == (10, 3) and y.tolist() == [0, 1] * 5
-    assert torch.equal(x, toy_classification(n=10, features=3, classes=2, seed=0)[0])
-    with pytest.raises(ValueError, match="classes must be a positive int"):
-        toy_classification(classes=0)
 
 
 def test_init_course_is_deterministic():

@@ -1,4 +1,5 @@
 """Every committed notebook is a clean, top-to-bottom run that follows the chapter pattern."""
+import json
 import re
 from pathlib import Path
 
@@ -66,32 +67,154 @@ def test_errors_only_in_tagged_cells(path):
 
 
 CHAPTERS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
+QUIZ_DIR = NOTEBOOK_DIR / "quizzes"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+LETTERS = "ABCD"
+_QUIZ_CALL = re.compile(r"""^quiz\(QUIZ, "([a-z0-9-]+)"\)$""")
+_LOUD = re.compile(r"\bcheck\(|\bexpect_error\(|^\s*assert\b", re.M)
+
+
+def _tags(cell) -> list[str]:
+    return cell.metadata.get("tags", [])
+
+
+def _code(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _quiz_ids(nb) -> list[str]:
+    return [m.group(1) for c in _code(nb) for line in c.source.splitlines()
+            if (m := _QUIZ_CALL.match(line.strip()))]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
-def test_chapter_has_exercises_with_hidden_solutions(path):
+def test_chapter_has_exercises(path):
     nb = nbformat.read(path, as_version=4)
     assert any(re.search(r"(?m)^## +Exercises", c.source) for c in nb.cells if c.cell_type == "markdown")
-    solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
-    assert solutions, "exercises need executed solution cells tagged 'solution'"
-    for cell in solutions:
-        assert cell.cell_type == "code" and "hide-cell" in cell.metadata["tags"], "solutions (code and output) are collapsed on the site"
+    assert any("solution" in _tags(c) for c in nb.cells), "exercises need solution cells tagged 'solution'"
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
-def test_chapter_asks_at_least_three_quiz_questions(path):
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_solution_cells_follow_the_exercise_convention(path):
+    """README, "What a chapter looks like": collapsed everywhere, markers, a task that does not
+    give the answer away (a collapsed cell still shows its first line), then a check cell."""
     nb = nbformat.read(path, as_version=4)
-    calls = [c for c in nb.cells if c.cell_type == "code" and re.search(r"^quiz\(", c.source, re.M)]
-    assert len(calls) >= 3, f"{len(calls)} predict-then-run quiz cells; want at least 3"
-    assert (NOTEBOOK_DIR / "quizzes" / f"{path.stem}.json").is_file()
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if "solution" not in _tags(cell):
+            continue
+        where = f"cell {i}"
+        if cell.cell_type != "code":
+            problems.append(f"{where}: a solution must be a code cell")
+            continue
+        if "hide-cell" not in _tags(cell):
+            problems.append(f"{where}: tag 'hide-cell' missing (collapses the solution on the site)")
+        if cell.metadata.get("jupyter", {}).get("source_hidden") is not True:
+            problems.append(f"{where}: metadata jupyter.source_hidden must be true (collapsed in JupyterLab)")
+        lines = cell.source.splitlines()
+        stripped = [line.strip() for line in lines]
+        if BEGIN not in stripped or END not in stripped or stripped.index(BEGIN) > stripped.index(END):
+            problems.append(f"{where}: the answer must sit between '{BEGIN}' and '{END}' lines")
+            continue
+        first = stripped[0] if stripped else ""
+        answer = [a for a in stripped[stripped.index(BEGIN) + 1:stripped.index(END)]
+                  if len(a) >= 6 and not a.startswith("#")]
+        if not first.startswith("#") or first.startswith("###") or stripped.index(BEGIN) == 0:
+            problems.append(f"{where}: the first line must be a comment stating the task (not a marker, not code)")
+        elif re.match(r"#\s*(solution|answer)\b", first, re.I) or any(a in first for a in answer):
+            problems.append(f"{where}: the first line gives the answer away: {first!r}")
+        after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+        if after is None or after.cell_type != "code" or "check" not in _tags(after):
+            problems.append(f"{where}: the next cell must be a code cell tagged 'check'")
+        elif not _LOUD.search(after.source):
+            problems.append(f"cell {i + 1}: a check cell must check loudly (check(...), expect_error, assert)")
+        elif re.search(r"getsource|\b_ih\b|\bIn\[|\b_i\d*\b", after.source):
+            problems.append(f"cell {i + 1}: a check tests what the code does, never its source text")
+    assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
-def test_every_quiz_question_is_asked_once(path):
-    import json
-
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_quiz_calls_name_the_chapter_file_once_per_question(path):
     nb = nbformat.read(path, as_version=4)
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    asked = re.findall(r"""^quiz\(QUIZ, ["']([a-z0-9-]+)["']\)""", code, re.M)
-    data = json.loads((NOTEBOOK_DIR / "quizzes" / f"{path.stem}.json").read_text(encoding="utf-8"))
+    code = _code(nb)
+    calls = [line.strip() for c in code for line in c.source.splitlines() if re.match(r"\s*quiz\(", line)]
+    wrong = [call for call in calls if not _QUIZ_CALL.match(call)]
+    assert not wrong, f'write quiz calls as quiz(QUIZ, "<id>"): {wrong}'
+    quiz_file = QUIZ_DIR / f"{path.stem}.json"
+    asked = _quiz_ids(nb)
+    least = 1 if path.name.startswith("00_") else 3
+    if path.name.startswith("00_"):
+        assert len(asked) == 1, f"chapter 00 practises the mechanism with exactly one quiz, not {len(asked)}"
+    else:
+        assert len(asked) >= least, f"{len(asked)} predict-then-run quiz cells; want at least {least}"
+    assert quiz_file.is_file(), f"no question file {quiz_file.relative_to(NOTEBOOK_DIR.parent)}"
+    assert code and re.search(rf'^QUIZ = "quizzes/{re.escape(path.stem)}\.json"$', code[0].source, re.M), (
+        f'the first code cell must set QUIZ = "quizzes/{path.stem}.json"'
+    )
+    data = json.loads(quiz_file.read_text(encoding="utf-8"))
     assert sorted(asked) == sorted(q["id"] for q in data["questions"]), "ask each question of the chapter's file once"
+
+
+def _course_questions() -> list[dict]:
+    return [q for path in NOTEBOOKS if (QUIZ_DIR / f"{path.stem}.json").is_file()
+            for q in json.loads((QUIZ_DIR / f"{path.stem}.json").read_text(encoding="utf-8"))["questions"]]
+
+
+def test_correct_answers_are_spread_over_the_letters():
+    questions = _course_questions()
+    correct = [LETTERS[[o["correct"] for o in q["options"]].index(True)] for q in questions]
+    counts = {letter: correct.count(letter) for letter in LETTERS}
+    assert all(counts.values()), f"each letter is correct at least once across the course: {counts}"
+
+
+def test_the_correct_option_is_rarely_the_longest():
+    questions = _course_questions()
+    longest = [q["id"] for q in questions
+               if (lengths := [len(o["text"]) for o in q["options"]])
+               and lengths[[o["correct"] for o in q["options"]].index(True)] > max(
+                   n for n, o in zip(lengths, q["options"]) if not o["correct"])]
+    assert len(longest) * 3 <= len(questions), (
+        f"the correct option is the longest in {len(longest)} of {len(questions)} questions "
+        f"(at most a third): {longest}"
+    )
+
+
+def _sections(nb):
+    """(heading, rule sentences, loud code cells) per section; a section runs from a markdown
+    heading to the next one, wherever they sit in the cells (fenced code is skipped)."""
+    sections = [{"heading": "(before the first heading)", "rules": [], "loud": 0}]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            fenced = False
+            for line in cell.source.splitlines():
+                if line.lstrip().startswith(("```", "~~~")):
+                    fenced = not fenced
+                elif not fenced and re.match(r"#{1,6} ", line):
+                    sections.append({"heading": line.strip(), "rules": [], "loud": 0})
+                elif not fenced and "**Rule:" in line:
+                    sections[-1]["rules"].append(line.strip()[:70])
+        elif cell.cell_type == "code" and (_LOUD.search(cell.source) or "raises-exception" in _tags(cell)):
+            sections[-1]["loud"] += 1
+    return sections
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_every_rule_is_proven_loudly_in_its_section(path):
+    nb = nbformat.read(path, as_version=4)
+    unproven = [f"{s['heading']!r}: {rule}" for s in _sections(nb) if not s["loud"] for rule in s["rules"]]
+    assert not unproven, (
+        "a **Rule:** needs a loud check (check(...), expect_error, assert, or a raises-exception cell) "
+        "in its own section:\n" + "\n".join(unproven)
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_saved_widget_state_and_no_widget_views(path):
+    """Saved widget state changes on every refresh; a widget view without it shows "Error
+    displaying widget: model not found" once the kernel is gone. `make refresh` stores neither."""
+    nb = nbformat.read(path, as_version=4)
+    assert "widgets" not in nb.metadata, "metadata.widgets: run `make refresh` (stores no widget state)"
+    views = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             for o in c.outputs if WIDGET_VIEW in o.get("data", {})]
+    assert not views, f"cells {views} store a widget view: re-run them with `make refresh`"

@@ -1,76 +1,94 @@
-"""The static quiz page works as a plain file in a real browser, offline: choose, see why, reveal.
+"""The quiz's HTML form in a real browser, offline, with and without JavaScript.
 
-Drives Debian's Chromium through Playwright (fixture ``chromium_path`` in conftest.py: skipped
-with a reason where Chromium is missing, a failure when CI=true).
+This is the fragment that ships in every stored quiz output (the website, notebook viewers, an
+untrusted notebook in JupyterLab): nothing but the prompt and the options shows before a choice;
+opening an option shows its verdict and why. Drives Debian's Chromium through Playwright
+(fixture ``chromium_path`` in conftest.py: skipped with a reason where Chromium is missing, a
+failure when CI=true).
 """
 from pathlib import Path
 
 import pytest
 
-from helpers.quiz import LETTERS, load_quiz, quiz_page
+from conftest import CHROMIUM_ARGS
+from helpers.quiz import load_quiz, quiz_html
 
-CH01 = Path(__file__).resolve().parents[1] / "notebooks" / "quizzes" / "01_assignment_aliasing.json"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+QUIZ_FILES = sorted((Path(__file__).resolve().parents[1] / "notebooks" / "quizzes").glob("*.json"))
 
 
-@pytest.fixture
-def browser_page(chromium_path, tmp_path):
+def _page(tmp_path: Path) -> Path:
+    cards = [quiz_html(q, qf.chapter) for qf in map(load_quiz, QUIZ_FILES) for q in qf.questions]
+    page = tmp_path / "quizzes.html"
+    page.write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>quizzes</title></head>'
+        f"<body>{''.join(cards)}</body></html>",
+        encoding="utf-8",
+    )
+    return page
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    page_file = tmp_path / "quiz.html"
-    page_file.write_text(quiz_page(CH01), encoding="utf-8")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(params=[True, False], ids=["javascript", "no-javascript"])
+def page(request, browser, tmp_path):
+    page_file = _page(tmp_path)
     requests: list[str] = []
     errors: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=ARGS)
-        try:
-            context = browser.new_context(color_scheme="dark", viewport={"width": 1000, "height": 900})
-            page = context.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(page_file.as_uri())
-            yield page
-        finally:
-            browser.close()
+    context = browser.new_context(color_scheme="dark", java_script_enabled=request.param,
+                                  viewport={"width": 1000, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        yield page
+    finally:
+        context.close()
     foreign = [u for u in requests if not u.startswith(("file://", "data:", "about:"))]
     assert foreign == [], f"the quiz page made network requests: {foreign}"
     assert errors == [], f"browser errors: {errors}"
 
 
-def test_choose_wrong_then_right_offline(browser_page):
-    page = browser_page
-    qf = load_quiz(CH01)
-    quizzes = page.locator(".cq")
-    assert quizzes.count() == len(qf.questions)
-    for q, box in zip(qf.questions, (quizzes.nth(i) for i in range(len(qf.questions)))):
-        assert box.locator(".cq-why:visible").count() == 0, f"{q.id}: feedback shown before a choice"
-        wrong = next(i for i, o in enumerate(q.options) if not o.correct)
-        box.locator(".cq-opt label").nth(wrong).click()
-        shown = box.locator(".cq-why:visible")
-        assert shown.count() == 1
-        text = shown.inner_text()
-        assert "Not quite." in text and q.options[wrong].why.split("`")[0].strip() in text, text
-        box.locator(".cq-opt label").nth(q.answer).click()
-        shown = box.locator(".cq-why:visible")
-        assert shown.count() == 1 and "Correct." in shown.inner_text()
-        assert box.locator("input[type=radio]:checked").get_attribute("value") == LETTERS[q.answer]
-        # "Show the answer" reveals the right option and its explanation
-        details = box.locator("details")
-        assert not details.locator("p").is_visible()
-        details.locator("summary").click()
-        assert details.locator("p").is_visible()
-        assert f"{LETTERS[q.answer]}." in details.locator("p").inner_text()
+def test_nothing_revealed_before_a_choice_then_each_option_explains_itself(page):
+    files = list(map(load_quiz, QUIZ_FILES))
+    questions = [q for qf in files for q in qf.questions]
+    cards = page.locator(".cq")
+    assert cards.count() == len(questions)
+    text = page.locator("body").inner_text()
+    for word in ("Correct", "Not quite", "\u2714", "\u2718"):
+        assert word not in text, f"{word!r} visible before any choice"
+    for q in questions:
+        for o in q.options:
+            assert o.why.replace("`", "")[:40] not in text, f"{q.id}: an explanation is visible before a choice"
+    assert page.locator(".cq-why:visible").count() == 0
+    # answer the first question of every chapter: a wrong option, then the right one
+    first = 0
+    for qf in files:
+        q, card = qf.questions[0], cards.nth(first)
+        first += len(qf.questions)
+        wrong = next(k for k, o in enumerate(q.options) if not o.correct)
+        for k in (wrong, q.answer):
+            card.locator("summary").nth(k).click()
+            shown = card.locator(".cq-opt").nth(k).locator(".cq-why")
+            assert shown.is_visible(), f"{q.id}: choosing option {k} shows nothing"
+            said = shown.inner_text()
+            assert ("Correct." if k == q.answer else "Not quite.") in said, said
+            assert q.options[k].why.split("`")[0].strip()[:30] in said
+            assert "`" not in said, "raw backticks: code not rendered as code"
+        assert card.locator(".cq-why:visible").count() == 2, "options not chosen stay closed"
 
 
-def test_keyboard_and_dark_theme(browser_page):
-    page = browser_page
+def test_keyboard_and_light_card_in_a_dark_browser(page):
     first = page.locator(".cq").first
-    first.locator("input[type=radio]").first.focus()
-    page.keyboard.press("Space")
+    first.locator("summary").first.focus()
+    page.keyboard.press("Enter")
     assert first.locator(".cq-why:visible").count() == 1
-    page.keyboard.press("ArrowDown")
-    assert first.locator("input[type=radio]:checked").get_attribute("value") == "B"
-    # opaque light card even when the browser prefers a dark theme
     bg = first.evaluate("e => getComputedStyle(e).backgroundColor")
     assert bg == "rgb(255, 255, 255)"

@@ -25,14 +25,13 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import CHROMIUM_ARGS
+from course import CHROMIUM_ARGS, chapters, torch_pin
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "docs" / "_build" / "html"
 SHOTS = ROOT / "test-artifacts" / "site"
-CHAPTERS = [p.stem for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
-TORCH_VERSION = re.search(r"(?m)^torch==(\S+)", (ROOT / "requirements.lock").read_text()).group(1)
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+CHAPTERS = [p.stem for p in chapters()]
+TORCH_VERSION = torch_pin()
 
 
 # ------------------------------------------------------------------------------- fixtures
@@ -108,17 +107,6 @@ class Visit:
 
     def open(self, path: str):
         self.page.goto(f"{self.base}/{path}", wait_until="load")
-        widgets = self.page.locator(f'script[type="{WIDGET_VIEW}"]').count()
-        if widgets and self.page.locator('script[src*="embed-amd.js"]').count():  # render after load
-            self.page.wait_for_load_state("networkidle")
-            try:
-                self.page.wait_for_function(
-                    f"""() => document.querySelectorAll('.widget-subarea').length
-                        >= document.querySelectorAll('script[type="{WIDGET_VIEW}"]').length""",
-                    timeout=10_000,
-                )
-            except Exception:  # noqa: BLE001 - not rendered: _check_widgets then wants the fallback
-                pass
         return self.page
 
     def assert_clean(self) -> None:
@@ -182,13 +170,7 @@ def test_site_builds_with_every_chapter_and_no_cdn(site: Path):
         assert not loaded_from_elsewhere, f"{name} loads from other hosts: {loaded_from_elsewhere}"
         if not name.startswith("_"):
             assert f"torch {TORCH_VERSION}" in html, f"{name} does not say which torch version it was verified with"
-        for script in re.findall(r'<script type="%s">.*?</script>(.{0,200})' % re.escape(WIDGET_VIEW), html, re.S):
-            assert "widget-fallback" in script, f"{name}: a widget has no static fallback"
-    for chapter in CHAPTERS:
-        html = (site / "notebooks" / f"{chapter}.html").read_text(encoding="utf-8")
-        if "widget-view+json" in html and "widget-state+json" in html:
-            assert "_static/npm/@jupyter-widgets/embed-amd.js" in html and "_static/npm/requirejs/require.js" in html
-    assert (site / "_static" / "npm" / "@jupyter-widgets" / "embed-amd.js").is_file()
+        assert "widget-view+json" not in html, f"{name} shows a widget view: no page can run one"
 
 
 # ------------------------------------------------------------------------ in the browser
@@ -220,42 +202,33 @@ def _check_figures(page, where: str) -> None:
     assert not broken, f"{where}: figures that did not load: {broken}"
 
 
-def _check_widgets(page, where: str) -> None:
-    """A widget either renders or shows its static fallback: never an empty box."""
-    views = page.locator(f'script[type="{WIDGET_VIEW}"]')
-    for i in range(views.count()):
-        shown = views.nth(i).evaluate(
-            """s => {
-                const area = s.parentElement;
-                const visible = el => el && el.getBoundingClientRect().height > 0
-                    && getComputedStyle(el).display !== 'none';
-                return [...area.querySelectorAll('.widget-subarea, .widget-fallback')].some(visible);
-            }"""
-        )
-        assert shown, f"{where}: widget {i} shows neither the widget nor its fallback"
-
-
 def _check_quiz(page, where: str) -> int:
-    """Answer the first quiz on the page by clicking: a wrong option, then the right one."""
+    """Answer the first quiz on the page by clicking: a wrong option, then the right one.
+
+    Before any click no verdict and no explanation is visible; opening an option shows its own.
+    """
     quizzes = page.locator(".cq")
     if quizzes.count() == 0:
         return 0
+    for i in range(quizzes.count()):
+        text = quizzes.nth(i).inner_text()
+        assert "Correct" not in text and "Not quite" not in text, (
+            f"{where}: quiz {i} shows a verdict before any choice"
+        )
     quiz = quizzes.first
     quiz.scroll_into_view_if_needed()
-    options = quiz.locator(".cq-opt")
+    options = quiz.locator("details.cq-opt")
     assert options.count() >= 2, f"{where}: a quiz with fewer than two options"
-    feedback = quiz.locator(".cq-why:visible")
-    assert feedback.count() == 0, f"{where}: quiz feedback is visible before any answer"
-    verdicts = [options.nth(i).locator(".cq-why").get_attribute("data-verdict") for i in range(options.count())]
+    assert quiz.locator(".cq-why:visible").count() == 0, f"{where}: feedback visible before a choice"
+    verdicts = [options.nth(i).locator(".cq-why").get_attribute("data-verdict")
+                for i in range(options.count())]
     for verdict in ("wrong", "correct"):
         option = options.nth(verdicts.index(verdict))
-        option.locator("label").click()
-        assert option.locator("input").is_checked()
+        option.locator("summary").click()
         why = option.locator(".cq-why")
         why.wait_for(state="visible", timeout=2000)
         expected = "Correct" if verdict == "correct" else "Not quite"
         assert expected in why.inner_text(), f"{where}: feedback for a {verdict} answer lacks '{expected}'"
-        assert quiz.locator(".cq-why:visible").count() == 1, f"{where}: more than one feedback shown"
     return quizzes.count()
 
 
@@ -272,7 +245,6 @@ def test_chapter_page_in_browser(chapter: str, server: str, browser, site: Path)
         assert page.locator("article .cell .cell_input").count() >= 1, "no code cells"
         assert page.get_by_text(f"torch {TORCH_VERSION}").first.is_visible()
         _check_figures(page, path)
-        _check_widgets(page, path)
         quizzes = _check_quiz(page, path)
         cells = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
