@@ -49,8 +49,9 @@ def on_colab() -> bool:
 def pinned_versions(lock_text: str) -> dict[str, str]:
     """Versions the lock pins for the runtime packages on Linux (Colab runs Linux).
 
-    >>> lock = 'numpy==2.4.6\\ntorch==2.13.0+cpu ; sys_platform != "darwin"\\ntorch==2.13.0 ; sys_platform == "darwin"'
-    >>> pinned_versions(lock)
+    >>> lock = ['numpy==2.4.6', 'torch==2.13.0+cpu ; sys_platform != "darwin"',
+    ...         'torch==2.13.0 ; sys_platform == "darwin"']
+    >>> pinned_versions("\\n".join(lock))
     {'numpy': '2.4.6', 'torch': '2.13.0+cpu'}
     """
     if not isinstance(lock_text, str):
@@ -79,7 +80,7 @@ def bootstrap(
     colab: bool | None = None,
     pip: Callable[[Sequence[str]], None] = _pip,
 ) -> list[str]:
-    """Set a Colab kernel up for the course at ``course_dir``; return what it did (``[]`` off Colab).
+    """Set a Colab kernel up for the course at ``course_dir``; return what it did ([] off Colab).
 
     ``torch`` is ``"keep"`` (default, or ``$COURSE_TORCH``) or ``"pinned"``. ``colab`` and ``pip``
     exist for tests (``colab=None`` asks :func:`on_colab`).

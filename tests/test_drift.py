@@ -1,4 +1,4 @@
-"""tools/drift.py compares executed notebooks with their recorded outputs (no kernel needed here)."""
+"""tools/drift.py compares executed notebooks with their recorded outputs (no kernel needed)."""
 import re
 import sys
 from pathlib import Path
@@ -41,7 +41,8 @@ def _notebooks():
     executed = {"cells": [dict(c) for c in cells]}
     executed["cells"][1] = _code([_out("different\n")])
     executed["cells"][3] = _code([_err("CheckFailed", "✘ does not hold here: copies (torch 9)")])
-    executed["cells"][5] = _code([_err("RuntimeError", "boom, reworded")], tags=["raises-exception"])
+    executed["cells"][5] = _code([_err("RuntimeError", "boom, reworded")],
+                                 tags=["raises-exception"])
     executed["cells"][6] = _code([_out("at 0xffff\n")])
     executed["cells"][7] = _code([_err("AssertionError")], source="assert a == b")
     executed["cells"][8] = _code([_err("NameError", "name 'm' is not defined")])

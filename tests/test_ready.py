@@ -1,4 +1,4 @@
-"""The pre-workshop check: `python tools/ready.py` says "ready" here, and names the fix otherwise."""
+"""The pre-workshop check: `python tools/ready.py` says "ready" here, and names the fix if not."""
 import subprocess
 import sys
 from pathlib import Path

@@ -138,7 +138,9 @@ def compare(recorded: dict, executed: dict, rules: list[tuple[re.Pattern, str]])
 
 # ---- report ----------------------------------------------------------------------------------
 def claims_line(rules_here: list[str]) -> str:
-    return "; ".join(f"*{r}*" for r in rules_here) if rules_here else "(no **Rule:** in this section)"
+    if not rules_here:
+        return "(no **Rule:** in this section)"
+    return "; ".join(f"*{r}*" for r in rules_here)
 
 
 def report(torch_version: str, results: dict[str, tuple[dict, list[CellDrift]]], meta: dict) -> str:

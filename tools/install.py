@@ -69,8 +69,13 @@ def compare_installed(pins: list[P.Pin], installed: dict[str, str]) -> tuple[lis
     >>> pins = [P.Pin("torch", "2.13.0+cpu"), P.Pin("numpy", "2.4.6")]
     >>> compare_installed(pins, {"torch": "2.13.0+cpu", "numpy": "2.4.6", "pip": "23.2.1"})
     ([], [])
-    >>> compare_installed(pins, {"torch": "2.13.0", "nvidia-cublas": "13.1.1.3", "six": "1.17.0"})
-    (['torch 2.13.0 is installed, the lock pins 2.13.0+cpu', 'numpy is missing (the lock pins 2.4.6)', 'nvidia-cublas 13.1.1.3 is a CUDA package: the course installs a CPU-only torch'], ['six 1.17.0 is installed but not in the lock'])
+    >>> errors, warnings = compare_installed(
+    ...     pins, {"torch": "2.13.0", "nvidia-cublas": "13.1.1.3", "six": "1.17.0"})
+    >>> print(*errors, *warnings, sep="\\n")
+    torch 2.13.0 is installed, the lock pins 2.13.0+cpu
+    numpy is missing (the lock pins 2.4.6)
+    nvidia-cublas 13.1.1.3 is a CUDA package: the course installs a CPU-only torch
+    six 1.17.0 is installed but not in the lock
     """
     errors, warnings = [], []
     for pin in pins:
@@ -83,7 +88,8 @@ def compare_installed(pins: list[P.Pin], installed: dict[str, str]) -> tuple[lis
     pinned = {p.key for p in pins}
     for key, version in sorted(installed.items()):
         if P.is_cuda_package(key):
-            errors.append(f"{key} {version} is a CUDA package: the course installs a CPU-only torch")
+            errors.append(f"{key} {version} is a CUDA package: "
+                          "the course installs a CPU-only torch")
         elif key not in pinned and key not in {"pip", "copy-semantics-course"}:
             warnings.append(f"{key} {version} is installed but not in the lock")
     return errors, warnings

@@ -143,8 +143,8 @@ def closure(roots: list[str], target: str, workdir: Path) -> dict[str, tuple[str
         if dist is not None and req.specifier.contains(dist.version, prereleases=True):
             name, version, requires = dist.metadata["Name"], dist.version, dist.requires or []
         else:
-            name, version, requires = _fetch_metadata(str(Requirement(f"{req.name}{req.specifier}")),
-                                                      target, workdir)
+            wanted = str(Requirement(f"{req.name}{req.specifier}"))
+            name, version, requires = _fetch_metadata(wanted, target, workdir)
         found[key] = (name, version)
         for text in requires:
             dep = Requirement(text)

@@ -35,8 +35,9 @@ def download_command(target: str, requirements: Path, dest: Path) -> list[str]:
     """The `pip download` command that fetches binary wheels of `requirements` for `target`.
 
     >>> cmd = download_command("windows-amd64", Path("r.txt"), Path("wh"))
-    >>> " ".join(cmd[3:])
-    'download -q --no-deps --only-binary=:all: --platform win_amd64 --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none -d wh -r r.txt'
+    >>> print(" ".join(cmd[3:]))  # doctest: +NORMALIZE_WHITESPACE
+    download -q --no-deps --only-binary=:all: --platform win_amd64 --python-version 3.11
+    --implementation cp --abi cp311 --abi abi3 --abi none -d wh -r r.txt
     """
     cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
     for tag in P.TARGETS[target]["tags"]:
@@ -112,8 +113,9 @@ def build(target: str, dest_root: Path) -> Path:
     sums = [f"{hashlib.sha256(w.read_bytes()).hexdigest()}  {w.name}" for w in wheels]
     (dest / "SHA256SUMS").write_text("\n".join(sums) + "\n")
     size = sum(w.stat().st_size for w in wheels)
+    torch_size = sum(w.stat().st_size for w in wheels if w.name.startswith("torch-"))
     print(f"wheelhouse: {dest}: {len(wheels)} wheels, {size / 1e6:.0f} MB "
-          f"(torch {sum(w.stat().st_size for w in wheels if w.name.startswith('torch-')) / 1e6:.0f} MB)")
+          f"(torch {torch_size / 1e6:.0f} MB)")
     return dest
 
 
