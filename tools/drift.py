@@ -144,7 +144,12 @@ def claims_line(rules_here: list[str]) -> str:
 
 
 def report(torch_version: str, results: dict[str, tuple[dict, list[CellDrift]]], meta: dict) -> str:
-    """Markdown report: summary table, claims that fail, then per notebook the changed cells."""
+    """Markdown report: summary table, claims that fail, then per notebook the changed cells.
+
+    ``torch_version`` is the release asked for (``make drift TORCH=...``); ``meta`` says what
+    ran (``torch``, ``build``, ``platform``, ``differs``), when (``date``), on which notebooks
+    (``commit``) and against which recorded version (``recorded_torch``).
+    """
     lines = [f"# Drift report: torch {torch_version} against the recorded outputs", ""]
     lines += [f"Made by `make drift TORCH={torch_version}` (tools/drift.py) on {meta['date']}. "
               f"Notebooks from commit `{meta['commit']}`; recorded with torch "
@@ -257,9 +262,16 @@ def execute(notebook: Path, out: Path, timeout: int = 300) -> None:
     from nbclient import NotebookClient
 
     nb = nbformat.read(notebook, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   record_timing=False,
-                   resources={"metadata": {"path": str(notebook.parent)}}).execute()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            record_timing=False,
+                            resources={"metadata": {"path": str(notebook.parent)}})
+    with tempfile.TemporaryFile("w+") as kernel_stderr:  # its TCP notice; shown on failure
+        try:
+            client.execute(stderr=kernel_stderr)
+        except Exception:
+            kernel_stderr.seek(0)
+            print(kernel_stderr.read()[-2000:], file=sys.stderr)
+            raise
     nbformat.write(nb, out)
 
 
@@ -319,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         results[nb.stem] = (recorded, compare(recorded, executed[nb.stem], rules))
     meta = {**facts, "date": dt.date.today().isoformat(), "commit": git_commit(args.notebooks),
             "recorded_torch": recorded_torch}
-    text = report(facts["torch"], results, meta)
+    text = report(args.torch.split("==")[-1], results, meta)
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / f"torch-{args.torch.split('==')[-1]}.md"
     target.write_text(text)

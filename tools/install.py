@@ -96,11 +96,22 @@ def compare_installed(pins: list[P.Pin], installed: dict[str, str]) -> tuple[lis
 
 
 def installed_versions() -> dict[str, str]:
-    """{normalised name: version} of every distribution the running Python sees."""
+    """{normalised name: version} of every distribution the running Python imports.
+
+    The first one on sys.path wins, as for `import`; the copies setuptools vendors (and puts on
+    sys.path once it is imported: importlib_metadata, packaging, zipp, ...) are not installed
+    packages and are left out.
+    """
     import importlib.metadata as md
 
     importlib.invalidate_caches()
-    return {P.normalise(d.metadata["Name"]): d.version for d in md.distributions()}
+    found: dict[str, str] = {}
+    for dist in md.distributions():
+        where = str(dist.locate_file("")).replace("\\", "/")
+        if "/setuptools/_vendor" in where or "/pkg_resources/_vendor" in where:
+            continue
+        found.setdefault(P.normalise(dist.metadata["Name"]), dist.version)
+    return found
 
 
 def default_wheelhouse() -> Path | None:

@@ -127,7 +127,10 @@ def closure(roots: list[str], target: str, workdir: Path) -> dict[str, tuple[str
 
     from packaging.requirements import Requirement
 
-    installed = {P.normalise(d.metadata["Name"]): d for d in md.distributions()}
+    installed: dict[str, md.Distribution] = {}
+    for dist in md.distributions():  # the first on sys.path wins; setuptools' vendored copies out
+        if "_vendor" not in str(dist.locate_file("")):
+            installed.setdefault(P.normalise(dist.metadata["Name"]), dist)
     env = P.TARGETS[target]["markers"]
     found: dict[str, tuple[str, str]] = {}
     done: set[tuple[str, frozenset[str]]] = set()
@@ -162,9 +165,7 @@ def analyse() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for target in P.TARGETS:
             per_target[target] = closure(reqs, target, Path(tmp))
-    import importlib.metadata as md
-
-    here = {P.normalise(d.metadata["Name"]) for d in md.distributions()} - {"pip"}
+    here = set(install.installed_versions()) - {"pip"}
     linux = set(per_target["linux-x86_64"])
     if P.this_target() == "linux-x86_64" and here != linux:
         raise SystemExit(f"closure and venv differ: only installed {sorted(here - linux)}, "

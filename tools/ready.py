@@ -15,6 +15,7 @@ Exit status 0 means ready.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -124,12 +125,14 @@ def check_kernel(timeout: int = 120) -> str:
     nb.cells = [nbformat.v4.new_code_cell(cell_source(quiz_path, question_id))]
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
+    # As JupyterLab starts it: the quiz shows its live form only where this is set.
+    env = {**os.environ, "JPY_SESSION_NAME": str(NOTEBOOKS / "ready-check.ipynb")}
     start = time.monotonic()
     # The kernel's own stderr (a TCP-without-encryption notice, every time) is kept aside and
     # shown only when the kernel does not start.
     with tempfile.TemporaryFile("w+") as kernel_stderr:
         try:
-            client.execute(stderr=kernel_stderr)
+            client.execute(stderr=kernel_stderr, env=env)
         except CellExecutionError as exc:
             raise NotReady(f"the check cell failed in the kernel:\n{str(exc)[-1500:]}",
                            SETUP_FIX) from None
