@@ -81,10 +81,12 @@ wheelhouse: $(STAMP)
 	$(BIN)/python tools/wheelhouse.py $(if $(PLATFORM),--platform $(PLATFORM),)
 
 # Not part of `make test`: builds (once, cached) a venv with another torch and runs every notebook.
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu takes a CPU build where that index is reachable.
 TORCH ?=
+TORCH_INDEX ?=
 drift: $(STAMP)
-	@test -n "$(TORCH)" || { echo "usage: make drift TORCH=2.14.1"; exit 2; }
-	$(BIN)/python tools/drift.py --torch $(TORCH)
+	@test -n "$(TORCH)" || { echo "usage: make drift TORCH=2.14.1 [TORCH_INDEX=url]"; exit 2; }
+	$(BIN)/python tools/drift.py --torch $(TORCH) $(if $(TORCH_INDEX),--torch-index $(TORCH_INDEX),)
 
 clean:
 	rm -rf $(VENV) docs/_build .pytest_cache

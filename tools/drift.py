@@ -84,12 +84,16 @@ def section_rules(cells: list[dict]) -> tuple[list[str], dict[str, list[str]]]:
     for cell in cells:
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         if cell["cell_type"] == "markdown":
-            found = _HEADING.findall(source)
-            if found:
-                current = found[-1][1].strip()
-            for match in _RULE.finditer(source):
-                sentence = " ".join((match.group(1) or match.group(2)).split()).strip("* ")
-                rules.setdefault(current, []).append(sentence)
+            # A cell may close one section (its rule) and open the next (a heading): read it in
+            # pieces, each piece belonging to the heading above it.
+            pieces = _HEADING.split(source)  # text, hashes, title, text, hashes, title, ...
+            for i, text in enumerate(pieces):
+                if i % 3 == 2:
+                    current = text.strip()
+                elif i % 3 == 0:
+                    for match in _RULE.finditer(text):
+                        sentence = " ".join((match.group(1) or match.group(2)).split())
+                        rules.setdefault(current, []).append(sentence.strip("* "))
         headings.append(current)
     return headings, rules
 
@@ -314,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no numbered notebooks in {args.notebooks}")
     repo = notebooks[0].parents[1]
     if args.python:
-        python = args.python
+        python = os.path.abspath(args.python)  # not resolve(): a venv's python is a symlink
     else:
         spec = args.torch if "=" in args.torch else f"torch=={args.torch}"
         python = str(ensure_venv(spec, args.torch_index, args.cache) / "bin" / "python")
