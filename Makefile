@@ -14,11 +14,14 @@ NOTEBOOKS := $(shell $(PYTHON) tools/course.py chapters)
 .PHONY: help setup lab test refresh bench clean lock wheelhouse check drift
 
 help:
-	@echo "make lab      set up and open the course in JupyterLab (http://127.0.0.1:$(LAB_PORT)/lab)"
+	@echo "make lab      set up, update your copies in learner/ and open them in JupyterLab (http://127.0.0.1:$(LAB_PORT)/lab)"
+	@echo "make reset CHAPTER=03  a fresh learner copy of one chapter (yours is kept as a backup)"
 	@echo "make test     set up and run all tests (helpers, notebooks with nbval, site)"
 	@echo "make site     build the website into docs/_build/html (offline, from committed outputs)"
 	@echo "make refresh  re-execute every notebook in place (updates the committed outputs)"
 	@echo "make bench    time the notebook suite against its floor"
+	@echo "make bench-copies    re-measure chapter 08's copy costs (notebooks/data/08_cost_sweep.json, ~4 min)"
+	@echo "make bench-snapshot  Snapshot.refresh() against the memory-copy floor at 50M parameters"
 	@echo "make lock     re-resolve requirements.in into requirements.lock and environment.yml"
 	@echo "make check    pre-workshop check: versions, a kernel, a quiz and a figure; prints ready"
 	@echo "make wheelhouse [PLATFORM=…]  download every pinned wheel into wheelhouse/<platform>/"
@@ -68,6 +71,13 @@ refresh: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+.PHONY: bench-copies bench-snapshot
+bench-copies: $(STAMP)
+	$(BIN)/python tools/bench_copies.py
+
+bench-snapshot: $(STAMP)
+	$(BIN)/python tools/bench_copies.py --snapshot-only
 
 lock:
 	$(PYTHON) tools/lock.py

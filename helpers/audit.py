@@ -5,8 +5,8 @@ optimizers, the weight snapshots you keep (a "best" state_dict, an in-memory che
 module copy) and the averaged models (EMA teacher, target network, ``AveragedModel``). It
 reports, in plain words:
 
-- a snapshot that shares memory with the live model or with an optimizer's state (it changes
-  with every training step, so it is not a snapshot);
+- a snapshot that shares memory with the live model, an averaged model or an optimizer's
+  state (it changes with every training step, so it is not a snapshot);
 - an optimizer that holds none of the model's Parameters, trainable Parameters that no
   optimizer holds, and optimizer entries that are no longer Parameters of the model;
 - two optimizers that share state tensors (momentum, Adam moments, step counts);
@@ -17,6 +17,11 @@ reported only if a write through one is visible through the other. The audit onl
 it never changes values, ``requires_grad``, gradients, version counters, modes or optimizer
 state. It returns the findings as frozen :class:`Finding` objects and, unless ``show=False``,
 prints a readable report.
+
+Pass as ``model`` everything your optimizers are meant to train. Where that is more than one
+network (a GAN, a loss with its own Parameters, two runs side by side), put them in one
+``torch.nn.ModuleDict({"gen": gen, "disc": disc})``; otherwise an optimizer of the other
+network is reported as holding tensors that are not the model's.
 
 >>> import copy, torch
 >>> model = torch.nn.Linear(2, 1)
@@ -35,7 +40,13 @@ Audit of Linear (2 tensors) with 1 optimizer, 2 snapshots, 0 averages: 1 problem
 """
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import datetime
+import enum
+import os
 import textwrap
+import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -50,7 +61,8 @@ __all__ = ["KINDS", "Finding", "audit_copies", "format_findings"]
 
 #: Every kind of finding, with what it means.
 KINDS: dict[str, str] = {
-    "snapshot-shares-memory": "a snapshot shares memory with the live model or optimizer state",
+    "snapshot-shares-memory": "a snapshot shares memory with the live model, an average or "
+    "optimizer state",
     "optimizer-holds-no-parameters": "an optimizer holds none of the model's Parameters",
     "optimizer-holds-stale-tensors": "an optimizer holds tensors that are not model Parameters",
     "parameters-not-in-any-optimizer": "trainable Parameters that no optimizer holds",
@@ -58,7 +70,9 @@ KINDS: dict[str, str] = {
     "average-aliases-online": "an averaged (EMA/target) model shares memory with the online one",
 }
 
-_PLAIN_LEAVES = (str, bytes, int, float, complex, bool, type(None), torch.dtype, torch.device)
+_PLAIN_LEAVES = (str, bytes, bytearray, int, float, complex, bool, type(None), range, slice,
+                 torch.dtype, torch.device, torch.layout, torch.memory_format, os.PathLike,
+                 enum.Enum, datetime.date, datetime.time, datetime.timedelta)
 _WIDTH = 88  # JupyterLab shows about 88 columns without wrapping
 _byte_bounds = getattr(getattr(np.lib, "array_utils", np), "byte_bounds", None)
 
@@ -161,10 +175,18 @@ def _pairs(left: Sequence[_Entry], right: Sequence[_Entry]) -> Iterator[tuple[_E
 # ------------------------------------------------------------------ flattening the inputs
 
 
-def _flatten(owner: str, obj: object, prefix: str = "") -> list[_Entry]:
-    """An entry for every tensor (or NumPy array) inside ``obj``; plain values are skipped."""
+def _flatten(owner: str, obj: object, prefix: str = "",
+             _inside: frozenset[int] = frozenset()) -> list[_Entry]:
+    """An entry for every tensor (or NumPy array) inside ``obj``; plain values are skipped.
+
+    Looks inside modules, optimizers, mappings, lists, tuples, dataclass instances and
+    ``argparse.Namespace`` / ``types.SimpleNamespace`` objects (a checkpoint's config).
+    """
     dot = f"{prefix}." if prefix else ""
     found: list[_Entry | None] = []
+    if id(obj) in _inside:  # a container that holds itself: its tensors are already listed
+        return []
+    inside = _inside | {id(obj)}
     if isinstance(obj, torch.Tensor):
         found.append(_tensor_entry(owner, prefix or "tensor", obj))
     elif isinstance(obj, np.ndarray):
@@ -177,16 +199,21 @@ def _flatten(owner: str, obj: object, prefix: str = "") -> list[_Entry]:
     elif isinstance(obj, Mapping):
         for key, value in obj.items():
             name = f"{dot}{key}" if isinstance(key, str) else f"{prefix}[{key!r}]"
-            found += _flatten(owner, value, name)
+            found += _flatten(owner, value, name, inside)
     elif isinstance(obj, (list, tuple)):
         for i, value in enumerate(obj):
-            found += _flatten(owner, value, f"{prefix}[{i}]")
+            found += _flatten(owner, value, f"{prefix}[{i}]", inside)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for field in dataclasses.fields(obj):
+            found += _flatten(owner, getattr(obj, field.name), dot + field.name, inside)
+    elif isinstance(obj, (argparse.Namespace, types.SimpleNamespace)):
+        found += _flatten(owner, vars(obj), prefix, inside)
     elif not isinstance(obj, _PLAIN_LEAVES):
         where = f" at {prefix!r}" if prefix else ""
         raise TypeError(
             f"{owner}: cannot look inside a {type(obj).__name__}{where}; a snapshot must be "
-            "a state_dict, a module, a tensor, a NumPy array, or a dict/list/tuple of them "
-            "(numbers and strings inside are skipped)"
+            "a state_dict, a module, a tensor, a NumPy array, or a dict/list/tuple/dataclass "
+            "of them (numbers, strings, paths and enums inside are skipped)"
         )
     return [e for e in found if e is not None]
 
@@ -249,7 +276,8 @@ def _named_snapshots(arg: object) -> dict[str, object]:
             "snapshots must be a dict that names each one, e.g. snapshots={'best': best}; got "
             f"{type(arg).__name__}"
         )
-    if arg and all(isinstance(v, torch.Tensor) for v in arg.values()):
+    if hasattr(arg, "_metadata") or (arg and all(isinstance(v, torch.Tensor)
+                                                 for v in arg.values())):
         return {"snapshot": arg}  # one state_dict passed without a name
     _check_names(arg, "snapshots")
     return dict(arg)
@@ -288,11 +316,11 @@ def audit_copies(
 ) -> list[Finding]:
     """Check a model and the objects around it for the copy bugs of this course.
 
-    ``model`` is everything the optimizers are meant to train. ``optimizers`` is one optimizer
-    or a dict ``{name: optimizer}``; ``snapshots`` a dict ``{name: snapshot}``, where a
-    snapshot is a state_dict, a checkpoint dict (nested dicts and lists of tensors and plain
-    values), a module, a tensor or a NumPy array (a single state_dict passed directly is taken
-    as one snapshot); ``averages`` one averaged model (EMA teacher, target network,
+    ``model`` is everything the optimizers are meant to train (several networks: one
+    ``nn.ModuleDict``). ``optimizers`` is one optimizer or a dict ``{name: optimizer}``;
+    ``snapshots`` a dict ``{name: snapshot}``, where a snapshot is a state_dict, a checkpoint dict (nested dicts, lists and dataclasses of tensors
+    and plain values), a module, a tensor or a NumPy array (a single state_dict passed directly
+    is taken as one snapshot); ``averages`` one averaged model (EMA teacher, target network,
     ``AveragedModel``) or a dict of them. Returns the findings (an empty list when all is
     well) and prints a report unless ``show=False``. Nothing is modified.
 
@@ -321,7 +349,7 @@ def audit_copies(
         raise ValueError("model has no parameters or buffers with memory to compare")
 
     findings = [
-        *_check_snapshots(model, model_entries, opts, snaps),
+        *_check_snapshots(model, model_entries, opts, avgs, snaps),
         *_check_optimizers(model, opts),
         *_check_shared_state(opts),
         *_check_averages(model, model_entries, avgs),
@@ -340,32 +368,49 @@ def audit_copies(
 
 
 def _check_snapshots(model: nn.Module, model_entries: list[_Entry], opts: dict[str, Optimizer],
-                     snaps: dict[str, object]) -> list[Finding]:
-    live = list(model_entries)
+                     avgs: dict[str, nn.Module], snaps: dict[str, object]) -> list[Finding]:
+    live = list(model_entries)  # the model first: a tensor it shares with an average is its own
+    for name, avg in avgs.items():
+        live += _flatten(f"average '{name}'", avg)
     for name, opt in opts.items():
         live += _optimizer_state(f"optimizer '{name}'", opt)
     findings = []
     for name, snap in snaps.items():
         entries = _flatten(f"snapshot '{name}'", snap)
-        hits = list(_pairs(entries, live))
-        if not hits:
+        first: dict[str, _Entry] = {}  # each snapshot entry with the first live one it meets
+        for e, o in _pairs(entries, live):
+            first.setdefault(e.name, o)
+        if not first:
             continue
-        mine = list(dict.fromkeys(e.name for e, _ in hits))
-        where = _listing([f"{e.name} ↔ {_label(o)}" for e, o in hits], limit=3)
+        where = _listing([f"{e} ↔ {_label(o)}" for e, o in first.items()], limit=3)
         itself = " (it is the model itself)" if snap is model else ""
-        of_optimizer = any(o.owner != "model" for _, o in hits)
+        owners = list(dict.fromkeys(o.owner for o in first.values()))
+        copies = [_copy_hint(owner) for owner in owners]
         findings.append(Finding(
             kind="snapshot-shares-memory",
             subject=f"snapshot '{name}'",
-            message=(f"Snapshot '{name}' is not a copy{itself}: {len(mine)} of its "
+            message=(f"Snapshot '{name}' is not a copy{itself}: {len(first)} of its "
                      f"{len(entries)} tensors share memory with the live objects ({where}). "
                      "Every training step changes it."),
-            fix=("copy the tensors: copy.deepcopy(model.state_dict())"
-                 + (" and copy.deepcopy(opt.state_dict())" if of_optimizer else "")
+            fix=("copy the tensors: " + " and ".join(copies)
                  + ", or {k: v.detach().clone() for k, v in model.state_dict().items()}."),
-            tensors=tuple(mine),
+            tensors=tuple(first),
         ))
     return findings
+
+
+def _var(name: str, default: str) -> str:
+    """``name`` if it can be a Python variable name (the user's own), else ``default``."""
+    return name if name.isidentifier() else default
+
+
+def _copy_hint(owner: str) -> str:
+    """How to copy what ``owner`` ("model", "average 'ema'", "optimizer 'opt'") holds."""
+    if owner == "model":
+        return "copy.deepcopy(model.state_dict())"
+    kind, _, quoted = owner.partition(" ")
+    name = _var(quoted.strip("'"), "opt" if kind == "optimizer" else "ema")
+    return f"copy.deepcopy({name}.state_dict())"
 
 
 def _check_optimizers(model: nn.Module, opts: dict[str, Optimizer]) -> list[Finding]:
@@ -376,6 +421,7 @@ def _check_optimizers(model: nn.Module, opts: dict[str, Optimizer]) -> list[Find
     for name, opt in opts.items():
         tensors = _optimizer_params(opt)
         stale = [f"param {i}" for i, t in enumerate(tensors) if id(t) not in ids]
+        shapes = [f"param {i} {list(t.shape)}" for i, t in enumerate(tensors) if id(t) not in ids]
         held |= {id(t) for t in tensors if id(t) in ids}
         if len(stale) == len(tensors):
             findings.append(Finding(
@@ -386,7 +432,8 @@ def _check_optimizers(model: nn.Module, opts: dict[str, Optimizer]) -> list[Find
                          "this model. Was it built before a copy, a load with assign=True, "
                          "or a layer replacement?"),
                 fix=("build the optimizer from the model you train, after any copy or "
-                     "replacement: torch.optim.X(model.parameters(), ...)."),
+                     "replacement: torch.optim.X(model.parameters(), ...). If it trains another "
+                     "network on purpose, audit both together: model=nn.ModuleDict({...})."),
                 tensors=tuple(stale),
             ))
         elif stale:
@@ -395,11 +442,12 @@ def _check_optimizers(model: nn.Module, opts: dict[str, Optimizer]) -> list[Find
                 kind="optimizer-holds-stale-tensors",
                 subject=f"optimizer '{name}'",
                 message=(f"Optimizer '{name}' holds {_plural(len(stale), 'tensor')} that {are} "
-                         f"not Parameters of the model ({_listing(stale)}), left over from a "
-                         "replaced layer or a copy: it updates memory the model no longer "
-                         "uses."),
-                fix=("rebuild the optimizer (or its param_groups) from model.parameters() "
-                     "after changing the model."),
+                         f"not Parameters of the model ({_listing(shapes)}), left over from a "
+                         "replaced layer or a copy: nothing it does to them reaches the "
+                         "model."),
+                fix=("rebuild the optimizer from model.parameters() after changing the "
+                     "model. If they belong to something it trains on purpose (a loss with "
+                     "Parameters), audit both together: model=nn.ModuleDict({...})."),
                 tensors=tuple(stale),
             ))
     missing = [n for n, p in params.items() if p.requires_grad and id(p) not in held]
@@ -435,8 +483,11 @@ def _check_shared_state(opts: dict[str, Optimizer]) -> list[Finding]:
                          f"{_plural(len(shared), 'state tensor')}{same} ({_listing(shared)}): "
                          "each step() of one changes the other's momentum or moments, so "
                          "neither follows its own history."),
-                fix=("give the second optimizer its own state: "
-                     "opt_b.load_state_dict(copy.deepcopy(opt_a.state_dict()))."),
+                fix=(("these are two names for one optimizer: if you meant two, build the "
+                      "second one as a new optimizer with its own state.") if same else
+                     ("give the second optimizer its own copy of the state: "
+                      f"{_var(b, 'opt_b')}.load_state_dict("
+                      f"copy.deepcopy({_var(a, 'opt_a')}.state_dict())).")),
                 tensors=tuple(shared),
             ))
     return findings

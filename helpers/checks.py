@@ -30,8 +30,9 @@ class CheckFailed(AssertionError):
 def _as_bool(condition: object) -> bool:
     if isinstance(condition, bool):
         return condition
-    if isinstance(condition, torch.Tensor) and condition.dtype == torch.bool and condition.numel() == 1:
-        return bool(condition.item())
+    if isinstance(condition, torch.Tensor) and condition.dtype == torch.bool:
+        if condition.numel() == 1:
+            return bool(condition.item())
     raise TypeError(
         "check() needs a bool (or a one-element bool tensor) as its condition, got "
         f"{type(condition).__name__}; compare explicitly, e.g. torch.equal(a, b) or x is y"
@@ -49,10 +50,10 @@ def check(condition: object, claim: str) -> None:
     >>> a = torch.zeros(3)
     >>> check(a.view(3) is not a, "view() returns a new tensor object")
     ✔ view() returns a new tensor object
-    >>> check(a == 0, "all zeros")
+    >>> check(a == 0, "all zeros")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    TypeError: check() needs a bool (or a one-element bool tensor) as its condition, got Tensor; compare explicitly, e.g. torch.equal(a, b) or x is y
+    TypeError: check() needs a bool (or a one-element bool tensor) as its condition, got Tensor; ...
     """
     if not isinstance(claim, str) or not claim.strip():
         raise TypeError(f"claim must be a non-empty str saying what is checked, got {claim!r}")

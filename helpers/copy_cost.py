@@ -33,6 +33,7 @@ from torch import nn
 from torch.utils.benchmark import Timer
 
 from helpers.snapshot import Snapshot
+from helpers.validate import require_int, require_type
 
 __all__ = [
     "Cost",
@@ -66,8 +67,7 @@ def faults_during(fn: Callable[[], object], repeat: int = 3) -> int:
     """
     if not callable(fn):
         raise TypeError(f"fn must be a callable taking no arguments, got {type(fn).__name__}")
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"repeat must be a positive int, got {repeat!r}")
+    require_int(repeat, "repeat", positive=True)
     counts = []
     for _ in range(repeat):
         before = minor_faults()
@@ -82,8 +82,8 @@ def linear_stack(layers: int, width: int = 1000) -> nn.Sequential:
     >>> sum(p.numel() for p in linear_stack(2).parameters())
     2002000
     """
-    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-        raise ValueError(f"layers must be a positive int, got {layers!r}")
+    require_int(layers, "layers", positive=True)
+    require_int(width, "width", positive=True)
     return nn.Sequential(*(nn.Linear(width, width) for _ in range(layers)))
 
 
@@ -93,8 +93,7 @@ def model_nbytes(model: nn.Module) -> int:
     >>> model_nbytes(torch.nn.Linear(10, 10))
     440
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    require_type(model, nn.Module, "model", "a torch.nn.Module")
     return sum(t.numel() * t.element_size() for t in model.state_dict().values())
 
 
@@ -105,7 +104,7 @@ def flat_floor(nbytes: int) -> Callable[[], object]:
     >>> faults_during(copy_once)
     0
     """
-    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 4:
+    if require_int(nbytes, "nbytes") < 4:
         raise ValueError(f"nbytes must be an int of at least 4, got {nbytes!r}")
     src = torch.ones(nbytes // 4)
     dst = torch.zeros(nbytes // 4)  # zeros: every page is written (faulted in) here, not later
@@ -127,8 +126,7 @@ def copy_methods(model: nn.Module) -> dict[str, Callable[[], object]]:
     >>> list(copy_methods(torch.nn.Linear(2, 2)))[-3:]
     ['copy_ per tensor', 'torch._foreach_copy_', 'Snapshot.refresh()']
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    require_type(model, nn.Module, "model", "a torch.nn.Module")
     kept: list[object] = [None]
     target = copy.deepcopy(model)
     buffers = [t.detach().clone() for t in model.state_dict().values()]
@@ -204,8 +202,7 @@ def compare_to_floor(
         raise ValueError("cases must be a non-empty mapping of names to callables")
     if not callable(floor):
         raise TypeError(f"floor must be a callable taking no arguments, got {type(floor).__name__}")
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"rounds must be a positive int, got {rounds!r}")
+    require_int(rounds, "rounds", positive=True)
 
     def timer(fn: Callable[[], object]) -> Timer:
         return Timer("fn()", globals={"fn": fn}, num_threads=1, timer=clock)
@@ -255,10 +252,8 @@ def per_call(
     """
     if not callable(fn) or not callable(floor):
         raise TypeError("fn and floor must be callables taking no arguments")
-    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes <= 0:
-        raise ValueError(f"nbytes must be a positive int, got {nbytes!r}")
-    if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
-        raise ValueError(f"calls must be a positive int, got {calls!r}")
+    require_int(nbytes, "nbytes", positive=True)
+    require_int(calls, "calls", positive=True)
     pages = nbytes / resource.getpagesize()
     rows = []
     for _ in range(calls):

@@ -26,6 +26,7 @@ Is `b = a` a copy?
   B. No
 (Predict first. The live form or the web page checks your choice.)
 """
+
 from __future__ import annotations
 
 import html
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import ipywidgets
+    import ipywidgets  # type: ignore[import-untyped]
 
 __all__ = [
     "Option",
@@ -97,7 +98,9 @@ class QuizFile:
             if q.id == question_id:
                 return q
         known = ", ".join(q.id for q in self.questions)
-        raise KeyError(f"no question {question_id!r} in chapter {self.chapter!r}; known ids: {known}")
+        raise KeyError(
+            f"no question {question_id!r} in chapter {self.chapter!r}; known ids: {known}"
+        )
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -114,7 +117,9 @@ def _question(raw: object, where: str) -> Question:
         raise ValueError(f"{where}: each question must be an object, got {type(raw).__name__}")
     qid = raw.get("id")
     if not isinstance(qid, str) or not _ID.fullmatch(qid):
-        raise ValueError(f"{where}: question id must be a lowercase slug like 'same-object', got {qid!r}")
+        raise ValueError(
+            f"{where}: question id must be a lowercase slug like 'same-object', got {qid!r}"
+        )
     where = f"{where} question {qid!r}"
     unknown = set(raw) - {"id", "prompt", "options"}
     if unknown:
@@ -131,7 +136,9 @@ def _question(raw: object, where: str) -> Question:
             raise ValueError(f"{at}: expected an object with keys text, correct, why; got {got}")
         if not isinstance(o["correct"], bool):
             raise ValueError(f"{at}: 'correct' must be true or false, got {o['correct']!r}")
-        options.append(Option(_text(o["text"], at, "text"), o["correct"], _text(o["why"], at, "why")))
+        options.append(
+            Option(_text(o["text"], at, "text"), o["correct"], _text(o["why"], at, "why"))
+        )
     n_correct = sum(o.correct for o in options)
     if n_correct != 1:
         raise ValueError(f"{where}: exactly one option must be correct, found {n_correct}")
@@ -168,7 +175,10 @@ def load_quiz(path: str | Path) -> QuizFile:
         raise ValueError(f'{where}: expected an object with keys "chapter" and "questions"')
     chapter = data["chapter"]
     if not isinstance(chapter, str) or not _CHAPTER.fullmatch(chapter):
-        raise ValueError(f"{where}: 'chapter' must be the notebook stem like '01_assignment_aliasing', got {chapter!r}")
+        raise ValueError(
+            f"{where}: 'chapter' must be the notebook stem like '01_assignment_aliasing', "
+            f"got {chapter!r}"
+        )
     if chapter != path.stem:
         raise ValueError(f"{where}: 'chapter' is {chapter!r} but the file name says {path.stem!r}")
     raw_questions = data["questions"]
@@ -195,8 +205,9 @@ def quiz_text(question: Question) -> str:
     _check_question(question)
     wrap = textwrap.TextWrapper(width=88, break_long_words=False, break_on_hyphens=False)
     lines = wrap.wrap(question.prompt)
-    opt = textwrap.TextWrapper(width=88, subsequent_indent="     ", break_long_words=False,
-                               break_on_hyphens=False)
+    opt = textwrap.TextWrapper(
+        width=88, subsequent_indent="     ", break_long_words=False, break_on_hyphens=False
+    )
     for letter, o in zip(LETTERS, question.options):
         lines += opt.wrap(f"  {letter}. {o.text}")
     lines.append(_HINT)
@@ -221,20 +232,28 @@ def _slug(text: str) -> str:
 
 # Inline styles only: JupyterLab keeps style attributes of an untrusted output (filtered to safe
 # properties) but drops <style> elements, so the card looks the same in every state.
-_CARD = ("background:#fff;color:#111;border:2px solid #0072B2;border-radius:6px;"
-         "padding:.7em 1em;margin:.6em 0;max-width:52em")
+_CARD = (
+    "background:#fff;color:#111;border:2px solid #0072B2;border-radius:6px;"
+    "padding:.7em 1em;margin:.6em 0;max-width:52em"
+)
 _LABEL = "font-weight:700;color:#0072B2;margin:0 0 .2em"
 _PROMPT = "font-weight:600;margin:0 0 .3em"
 _HOW = "margin:0 0 .4em;font-size:.9em;color:#444"
-_OPTION = "margin:.3em 0;padding:.2em .5em;border:1px solid #c9d4df;border-radius:4px;background:#fff"
+_OPTION = (
+    "margin:.3em 0;padding:.2em .5em;border:1px solid #c9d4df;border-radius:4px;background:#fff"
+)
 _SUMMARY = "cursor:pointer"
 _WHY = {
     True: "margin:.35em 0 .2em;padding:.3em .6em;border-left:4px solid #009E73;background:#e6f5f0",
-    False: "margin:.35em 0 .2em;padding:.3em .6em;border-left:4px dashed #D55E00;background:#fbeee6",
+    False: (
+        "margin:.35em 0 .2em;padding:.3em .6em;border-left:4px dashed #D55E00;background:#fbeee6"
+    ),
 }
 _VERDICT = {True: "&#10004; Correct.", False: "&#10008; Not quite."}
-_HOW_TEXT = ("Decide on your answer first, then click it: only the option you open shows "
-             "whether it holds, and why.")
+_HOW_TEXT = (
+    "Decide on your answer first, then click it: only the option you open shows "
+    "whether it holds, and why."
+)
 
 
 def quiz_html(question: Question, chapter: str) -> str:
@@ -248,8 +267,8 @@ def quiz_html(question: Question, chapter: str) -> str:
 
     >>> q = Question("q1", "Pick `b`", (Option("a", False, "No."), Option("b", True, "Yes.")))
     >>> html_ = quiz_html(q, "01_demo")
-    >>> 'id="cq-01-demo-q1"' in html_, html_.count("<details"), "<script" in html_, "<style" in html_
-    (True, 2, False, False)
+    >>> 'id="cq-01-demo-q1"' in html_, html_.count("<details"), "<script" in html_
+    (True, 2, False)
     """
     _check_question(question)
     if not isinstance(chapter, str) or not chapter:
@@ -269,7 +288,7 @@ def quiz_html(question: Question, chapter: str) -> str:
         f'<p class="cq-label" style="{_LABEL}">Predict, then check</p>'
         f'<p class="cq-prompt" style="{_PROMPT}">{_inline(question.prompt)}</p>'
         f'<p class="cq-how" style="{_HOW}">{_HOW_TEXT}</p>'
-        f'{"".join(rows)}</div>'
+        f"{''.join(rows)}</div>"
     )
 
 
@@ -290,8 +309,10 @@ def feedback_html(option: Option) -> str:
     """
     if not isinstance(option, Option):
         raise TypeError(f"expected a helpers.quiz.Option, got {type(option).__name__}")
-    return (f'<div style="{_WHY[option.correct]};color:#111">'
-            f"<b>{_VERDICT[option.correct]}</b> {_inline(option.why)}</div>")
+    return (
+        f'<div style="{_WHY[option.correct]};color:#111">'
+        f"<b>{_VERDICT[option.correct]}</b> {_inline(option.why)}</div>"
+    )
 
 
 def quiz_widget(question: Question) -> "ipywidgets.VBox":
@@ -302,12 +323,16 @@ def quiz_widget(question: Question) -> "ipywidgets.VBox":
     _check_question(question)
     letters = list(LETTERS[: len(question.options)])
     prompt = widgets.HTML(f"<b>Predict, then check:</b> {_inline(question.prompt)}")
-    options = widgets.HTML("".join(
-        f'<div style="margin:.15em 0"><b>{letter}.</b> {_inline(o.text)}</div>'
-        for letter, o in zip(letters, question.options)
-    ))
+    options = widgets.HTML(
+        "".join(
+            f'<div style="margin:.15em 0"><b>{letter}.</b> {_inline(o.text)}</div>'
+            for letter, o in zip(letters, question.options)
+        )
+    )
     choice = widgets.ToggleButtons(
-        options=letters, value=None, description="Your prediction:",
+        options=letters,
+        value=None,
+        description="Your prediction:",
         tooltips=[f"Option {letter}" for letter in letters],
         style={"description_width": "initial", "button_width": "3em"},
     )
@@ -315,7 +340,11 @@ def quiz_widget(question: Question) -> "ipywidgets.VBox":
 
     def on_choice(change: dict[str, object]) -> None:
         letter = change["new"]
-        feedback.value = "" if letter is None else feedback_html(question.options[letters.index(letter)])
+        feedback.value = (
+            feedback_html(question.options[letters.index(letter)])
+            if isinstance(letter, str)
+            else ""
+        )
 
     choice.observe(on_choice, names="value")
     return widgets.VBox([prompt, options, choice, feedback])
@@ -352,4 +381,4 @@ def quiz(path: str | Path, question_id: str) -> None:
     if not isinstance(question_id, str):
         raise TypeError(f"question_id must be a str, got {type(question_id).__name__}")
     qf = load_quiz(path)
-    display(quiz_bundle(qf.get(question_id), qf.chapter), raw=True)
+    display(quiz_bundle(qf.get(question_id), qf.chapter), raw=True)  # type: ignore[no-untyped-call]

@@ -9,9 +9,11 @@ from __future__ import annotations
 import random
 
 import matplotlib
-from cycler import cycler
 import numpy as np
 import torch
+from cycler import cycler
+
+from helpers.validate import require_int
 
 __all__ = ["init_course"]
 
@@ -36,8 +38,7 @@ def init_course(seed: int = 0) -> None:
     ``Plain`` mode: the course shows many intended errors, and plain tracebacks are short to
     read and fast to format.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    require_int(seed, "seed")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

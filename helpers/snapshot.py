@@ -14,6 +14,8 @@ with an error that says what changed.
 
 >>> import torch
 >>> from torch import nn
+
+from helpers.validate import require_tensor, require_type
 >>> model = nn.Linear(2, 1)
 >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
 >>> snap = Snapshot(model, opt)  # allocates and copies once
@@ -35,6 +37,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from helpers.validate import require_tensor, require_type
 
 __all__ = ["Snapshot", "StructureChanged"]
 
@@ -71,13 +75,19 @@ def _describe_change(old: _Signature, new: _Signature) -> str:
     return "nothing"  # unreachable: callers compare first
 
 
-def _check_copyable(name: str, t: torch.Tensor) -> None:
-    if t.layout != torch.strided:
-        raise ValueError(
-            f"{name!r} is a {t.layout} tensor; Snapshot handles dense (strided) tensors only"
-        )
-    if t.device.type == "meta":
-        raise ValueError(f"{name!r} is on the meta device: it has no values to snapshot")
+def _copy_all(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
+    """``dst[i].copy_(src[i])`` for all i, outside autograd: one ``torch._foreach_copy_`` call.
+
+    ``torch._foreach_copy_`` is private (present in PyTorch 2.13); where it is missing, the
+    tensors are copied one by one, which gives the same result.
+    """
+    with torch.no_grad():
+        foreach_copy = getattr(torch, "_foreach_copy_", None)
+        if foreach_copy is not None:
+            foreach_copy(dst, src)
+        else:  # a PyTorch without the private function
+            for d, s in zip(dst, src):
+                d.copy_(s)
 
 
 class Snapshot:
@@ -94,11 +104,10 @@ class Snapshot:
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(
-                f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}"
+        require_type(model, nn.Module, "model", "a torch.nn.Module")
+        if optimizer is not None:
+            require_type(
+                optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer or None"
             )
         self._model = model
         self._optimizer = optimizer
@@ -108,7 +117,7 @@ class Snapshot:
                 f"{type(model).__name__} has no parameters or buffers: nothing to snapshot"
             )
         for name, t in named:
-            _check_copyable(name, t)
+            require_tensor(t, f"tensor {name!r}")  # dense, with memory (not sparse, not meta)
         self._signature = _signature(named)
         self._buffers: dict[str, torch.Tensor] = {n: t.detach().clone() for n, t in named}
         # Optimizer: per parameter (in param_groups order) the state tensors' buffers, the
@@ -176,12 +185,12 @@ class Snapshot:
                         raise StructureChanged(
                             f"optimizer state {key!r} of parameter {i} changed from "
                             f"{tuple(buf.shape)} {buf.dtype} {buf.device} to "
-                            f"{tuple(value.shape)} {value.dtype} {value.device}; take a new Snapshot"
+                            f"{tuple(value.shape)} {value.dtype} {value.device}; "
+                            "take a new Snapshot"
                         )
                     dst.append(buf)
                     src.append(value)
-        with torch.no_grad():
-            torch._foreach_copy_(dst, src)
+        _copy_all(dst, src)
         for i, key, value in new_buffers:
             self._opt_buffers[i][key] = value.detach().clone()
         self._groups, self._opt_present, self._opt_values = groups, present, values
@@ -225,8 +234,7 @@ class Snapshot:
                         src.append(buf)
                     else:
                         state[key] = buf.clone()  # the live state lost this tensor: recreate it
-        with torch.no_grad():
-            torch._foreach_copy_(dst, src)
+        _copy_all(dst, src)
 
     # ------------------------------------------------------------------ checks
 

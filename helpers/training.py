@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from helpers.data import article_batch
+from helpers.validate import require_int, require_type
 
 __all__ = ["train_step", "train_steps"]
 
@@ -27,18 +28,8 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 def _check_model_and_optimizer(model: object, optimizer: object) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-
-
-def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    require_type(model, nn.Module, "model", "a torch.nn.Module")
+    require_type(optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer")
 
 
 def train_step(
@@ -62,9 +53,8 @@ def train_step(
     (True, False)
     """
     _check_model_and_optimizer(model, optimizer)
-    for name, t in (("x", x), ("y", y)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    require_type(x, torch.Tensor, "x", "a torch.Tensor")
+    require_type(y, torch.Tensor, "y", "a torch.Tensor")
     if loss_fn is None:
         loss_fn = nn.BCELoss()
     elif not callable(loss_fn):
@@ -95,8 +85,10 @@ def train_steps(
     2
     """
     _check_model_and_optimizer(model, optimizer)
-    _check_count("steps", steps, 0)
-    _check_count("start", start, 0)
+    require_int(steps, "steps", minimum=0)
+    require_int(start, "start", minimum=0)
     if not callable(data):
         raise TypeError(f"data must be callable, got {type(data).__name__}")
-    return [train_step(model, optimizer, *data(k), loss_fn=loss_fn) for k in range(start, start + steps)]
+    return [
+        train_step(model, optimizer, *data(k), loss_fn=loss_fn) for k in range(start, start + steps)
+    ]

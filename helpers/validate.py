@@ -41,15 +41,25 @@ def require_type(value: object, kind: type[T], name: str, expected: str = "") ->
     return value
 
 
-def require_int(value: object, name: str, *, positive: bool = False) -> int:
+def require_int(
+    value: object, name: str, *, positive: bool = False, minimum: int | None = None
+) -> int:
     """Return ``value`` if it is an int (``bool`` is refused: ``True`` is not a count or a seed).
 
-    With ``positive=True`` it must also be at least 1 (``ValueError`` otherwise).
+    With ``positive=True`` it must also be at least 1, with ``minimum`` at least that
+    (``ValueError`` otherwise).
+
+    >>> require_int(-1, "steps", minimum=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: steps must be an int >= 0, got -1
     """
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if positive and value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return value
 
 

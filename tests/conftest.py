@@ -1,15 +1,23 @@
-"""Shared fixtures. Browser tests use Debian's Chromium through Playwright (never `playwright install`).
+"""Shared fixtures of the browser tests (the site, JupyterLab).
 
-Where Chromium is missing, browser tests are skipped with a clear reason, except in CI
-(environment variable CI=true), where a missing browser is a failure: CI must run them.
+They drive Debian's Chromium through Playwright (never `playwright install`). Where Chromium is
+missing, browser tests are skipped with a clear reason, except in CI (environment variable
+CI=true), where a missing browser is a failure: CI must run them.
+
+With SCREENSHOTS=1, the browser tests also save what a reader sees (every site page, light and
+dark, and the JupyterLab quiz states) under test-artifacts/ (git-ignored) for a reviewer to
+look at. No test reads them, and a full-page screenshot takes seconds, so a plain run saves none.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from course import CHROMIUM_ARGS  # noqa: F401  (one source; browser tests import it from here)
+from course import CHROMIUM_ARGS, ROOT
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 _SKIP_REASON = (
@@ -25,9 +33,34 @@ def chromium_path() -> str:
     if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
         return str(CHROMIUM)
     if os.environ.get("CI") == "true":
-        pytest.fail(f"Chromium not found at {CHROMIUM}: CI (CI=true) must run the browser tests; "
-                    "install it with `apt-get install -y chromium` (.ci/run does)", pytrace=False)
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: CI (CI=true) must run the browser tests; "
+            "install it with `apt-get install -y chromium` (.ci/run does)",
+            pytrace=False,
+        )
     pytest.skip(_SKIP_REASON)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Any]:
+    """Chromium, started once per test module (Playwright's sync API owns an event loop while
+    it runs, so it is stopped before the next module's kernels and servers start)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path | None:
+    """The folder for screenshots with SCREENSHOTS=1, else None (take none)."""
+    if os.environ.get("SCREENSHOTS") != "1":
+        return None
+    folder = ROOT / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -35,10 +68,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _skipped_for_browser.append(report.nodeid)
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
     """Say loudly, at the end of the run, that the browser tests did not run."""
     if _skipped_for_browser:
         terminalreporter.section("browser tests skipped", sep="=", yellow=True, bold=True)
         terminalreporter.write_line(
-            f"{len(_skipped_for_browser)} browser test(s) SKIPPED: {_SKIP_REASON}", yellow=True, bold=True
+            f"{len(_skipped_for_browser)} browser test(s) SKIPPED: {_SKIP_REASON}",
+            yellow=True,
+            bold=True,
         )

@@ -1,4 +1,5 @@
 """Unit tests for helpers.copy_cost, and the shape of the committed sweep that chapter 08 plots."""
+
 import json
 from pathlib import Path
 

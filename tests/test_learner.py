@@ -3,24 +3,24 @@
 Synthetic chapters in tmp_path pin every rule; the real chapters must generate, change nothing
 but what the rules say, and run top to bottom up to their first exercise stub.
 """
+
 from __future__ import annotations
 
 import doctest
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+import learner
 import nbformat
 import pytest
+from course import chapters
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import learner  # noqa: E402
 
-CHAPTERS = sorted((ROOT / "notebooks").glob(learner.CHAPTER_GLOB))
+CHAPTERS = chapters()
 SOLUTION = """\
 # Exercise: double every entry of `t` in place.
 # Hint: which operations end in an underscore?
@@ -44,24 +44,43 @@ class Said(list):
         return [s for s in self if s.lstrip().startswith("***")]
 
 
-def _chapter(folder: Path, stem: str = "01_demo", solution: str = SOLUTION, extra: str = "") -> Path:
+def _chapter(
+    folder: Path, stem: str = "01_demo", solution: str = SOLUTION, extra: str = ""
+) -> Path:
     """A small committed chapter: outputs, counts, saved widget state, one exercise."""
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["widgets"] = {learner.WIDGET_STATE: {"state": {"abc": {}}, "version_major": 2}}
-    first = new_code_cell('QUIZ = "quizzes/01_demo.json"\nimport torch\nt = torch.ones(2)' + extra,
-                          execution_count=1)
-    shown = new_code_cell("print(t)", execution_count=2,
-                          outputs=[new_output("stream", name="stdout", text="tensor([1., 1.])\n")])
+    first = new_code_cell(
+        'QUIZ = "quizzes/01_demo.json"\nimport torch\nt = torch.ones(2)' + extra, execution_count=1
+    )
+    shown = new_code_cell(
+        "print(t)",
+        execution_count=2,
+        outputs=[new_output("stream", name="stdout", text="tensor([1., 1.])\n")],
+    )
     shown.metadata["tags"] = ["keep-me"]
-    sol = new_code_cell(solution, execution_count=3,
-                        outputs=[new_output("stream", name="stdout", text="tensor([2., 2.])\n")])
+    sol = new_code_cell(
+        solution,
+        execution_count=3,
+        outputs=[new_output("stream", name="stdout", text="tensor([2., 2.])\n")],
+    )
     sol.metadata.update(tags=["solution", "hide-cell"], jupyter={"source_hidden": True})
     check = new_code_cell("assert torch.equal(t, torch.full((2,), 2.0))", execution_count=4)
     check.metadata["tags"] = ["check"]
-    nb.cells = [new_markdown_cell("# Demo\n\n## Learning objectives\n- x"), first, shown,
-                new_markdown_cell("## Exercises\n\n**Exercise 1.** Double `t` in place."), sol, check,
-                new_markdown_cell("## Key points\n- y")]
+    nb.cells = [
+        new_markdown_cell("# Demo\n\n## Learning objectives\n- x"),
+        first,
+        shown,
+        new_markdown_cell("## Exercises\n\n**Exercise 1.** Double `t` in place."),
+        sol,
+        check,
+        new_markdown_cell("## Key points\n- y"),
+    ]
     path = folder / f"{stem}.ipynb"
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
@@ -103,8 +122,12 @@ def _assert_only_stubs_changed(src, out, where: str) -> None:
         meta.get("jupyter", {}).pop("source_hidden", None)
         meta = {k: v for k, v in meta.items() if v != {}}
         assert dict(b.metadata) == meta, f"{at}: only source_hidden goes from a stub's metadata"
-        begin = a.source.splitlines().index(next(l for l in a.source.splitlines() if learner.BEGIN in l))
-        assert b.source.splitlines()[:begin] == a.source.splitlines()[:begin], f"{at}: task/hint lost"
+        begin = a.source.splitlines().index(
+            next(line for line in a.source.splitlines() if learner.BEGIN in line)
+        )
+        assert b.source.splitlines()[:begin] == a.source.splitlines()[:begin], (
+            f"{at}: task/hint lost"
+        )
         assert learner.BEGIN not in b.source and learner.END not in b.source
         assert "...  # your code here" in b.source
         assert f'raise NotImplementedError("Exercise {exercise}:' in b.source
@@ -113,7 +136,9 @@ def _assert_only_stubs_changed(src, out, where: str) -> None:
             if len(line.strip()) > 12:
                 assert line not in b.source.splitlines(), f"{at}: the answer leaks: {line!r}"
         following = src.cells[i + 1] if i + 1 < len(src.cells) else None
-        assert following is not None and "check" in following.metadata.get("tags", []), f"{at}: no check cell after it"
+        assert following is not None and "check" in following.metadata.get("tags", []), (
+            f"{at}: no check cell after it"
+        )
         assert out.cells[i + 1].source == following.source, f"{at}: the check cell changed"
 
 
@@ -135,20 +160,26 @@ def test_outputs_cleared_stubs_and_checks_in_place_nothing_else_changed(tmp_path
         "# Exercise: double every entry of `t` in place.\n"
         "# Hint: which operations end in an underscore?\n"
         "...  # your code here\n"
-        'raise NotImplementedError("Exercise 1: replace the ... above with your code, then run the check below")\n'
+        'raise NotImplementedError("Exercise 1: replace ... with your code, then run the check")\n'
         "print(t)"
     )
     assert out.cells[4].metadata == {"tags": ["solution", "hide-cell"]}
 
 
 def test_stub_keeps_indentation_and_every_region():
-    source = ("# Task: write f.\n# Hint: return.\ndef f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n"
-              "    ### END SOLUTION\n\n\n### BEGIN SOLUTION\ny = f(1)\n### END SOLUTION\n")
+    source = (
+        "# Task: write f.\n# Hint: return.\ndef f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n"
+        "    ### END SOLUTION\n\n\n### BEGIN SOLUTION\ny = f(1)\n### END SOLUTION\n"
+    )
     out = learner.stub_solution(source, 4)
     compile(out, "stub", "exec")
     lines = out.splitlines()
-    assert lines[3] == "    ...  # your code here" and lines[4].startswith('    raise NotImplementedError("Exercise 4')
-    assert lines[-1].startswith('raise NotImplementedError("Exercise 4') and "return 2 * x" not in out
+    assert lines[3] == "    ...  # your code here" and lines[4].startswith(
+        '    raise NotImplementedError("Exercise 4'
+    )
+    assert (
+        lines[-1].startswith('raise NotImplementedError("Exercise 4') and "return 2 * x" not in out
+    )
     with pytest.raises(NotImplementedError, match="Exercise 4"):
         exec(out, {})
 
@@ -159,35 +190,54 @@ def test_stub_keeps_indentation_and_every_region():
         ("# Task: x.\nt.mul_(2)", "tagged 'solution' but has no '### BEGIN SOLUTION' line"),
         ("# Task.\n### BEGIN SOLUTION\nt.mul_(2)", "is never closed"),
         ("# Task.\nt.mul_(2)\n### END SOLUTION", "without a '### BEGIN SOLUTION' before it"),
-        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside another solution region"),
+        (
+            "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+            "inside another solution region",
+        ),
     ],
 )
 def test_a_solution_without_proper_markers_fails_clearly(tmp_path, source, message):
     path = _chapter(tmp_path / "src", solution=source)
     with pytest.raises(learner.LearnerError) as err:
         learner.learner_notebook(nbformat.read(path, as_version=4), path.name)
-    assert str(err.value).startswith("01_demo.ipynb cell 4 (first line: ") and message in str(err.value)
+    assert str(err.value).startswith("01_demo.ipynb cell 4 (first line: ") and message in str(
+        err.value
+    )
 
 
 def test_markers_in_an_untagged_cell_or_a_tagged_markdown_cell_fail(tmp_path):
     path = _chapter(tmp_path / "src", extra=f"\n{learner.BEGIN}\nx = 1\n{learner.END}")
-    with pytest.raises(learner.LearnerError, match="cell 1 .*has solution markers but is not tagged 'solution'"):
+    with pytest.raises(
+        learner.LearnerError, match="cell 1 .*has solution markers but is not tagged 'solution'"
+    ):
         learner.learner_notebook(nbformat.read(path, as_version=4), path.name)
     nb = nbformat.read(_chapter(tmp_path / "other"), as_version=4)
     nb.cells[3].metadata["tags"] = ["solution"]
-    with pytest.raises(learner.LearnerError, match="cell 3 .*tagged 'solution' but is a markdown cell"):
+    with pytest.raises(
+        learner.LearnerError, match="cell 3 .*tagged 'solution' but is a markdown cell"
+    ):
         learner.learner_notebook(nb, "01_demo.ipynb")
 
 
 def test_update_generates_what_it_can_and_names_what_it_cannot(tmp_path):
     src = tmp_path / "src"
     _chapter(src, "00_intro")
+    (src / "data" / "deep").mkdir(parents=True)
+    (src / "data" / "deep" / "sweep.json").write_text("{}")
+    (src / ".ipynb_checkpoints").mkdir()
+    (src / ".ipynb_checkpoints" / "00_intro-checkpoint.ipynb").write_text("{}")
     _chapter(src, "01_demo", solution="# Task: no markers.\nt.mul_(2)")
     said = Said()
     report = learner.update(src, tmp_path / "learner", said)
     assert report.created == ["00_intro.ipynb"] and len(report.errors) == 1
-    assert "01_demo.ipynb cell 4" in report.errors[0] and any(s.startswith("ERROR: 01_demo.ipynb") for s in said)
-    assert (tmp_path / "learner" / "quizzes" / "01_demo.json").is_file(), "quiz data copied for every chapter"
+    assert "01_demo.ipynb cell 4" in report.errors[0] and any(
+        s.startswith("ERROR: 01_demo.ipynb") for s in said
+    )
+    assert (tmp_path / "learner" / "quizzes" / "01_demo.json").is_file(), (
+        "quiz data copied for every chapter"
+    )
+    assert (tmp_path / "learner" / "data" / "deep" / "sweep.json").read_text() == "{}"
+    assert not (tmp_path / "learner" / ".ipynb_checkpoints").exists()
     rc = learner.main(["update", "--source", str(src), "--target", str(tmp_path / "learner")])
     assert rc == 1
 
@@ -213,7 +263,9 @@ def test_untouched_copy_and_unchanged_course_is_left_alone(course):
     ran = copy.read_bytes()
     assert ran != before
     report = learner.update(src, target, _quiet)
-    assert report.unchanged == ["01_demo.ipynb"] and copy.read_bytes() == ran, "outputs of a run are kept"
+    assert report.unchanged == ["01_demo.ipynb"] and copy.read_bytes() == ran, (
+        "outputs of a run are kept"
+    )
 
 
 def test_untouched_copy_is_refreshed_when_the_course_changes(course):
@@ -232,7 +284,9 @@ def test_edited_copy_is_kept_and_the_learner_told_once_how_to_get_a_fresh_one(co
     edited = copy.read_bytes()
     said = Said()
     assert learner.update(src, target, said).kept == ["01_demo.ipynb"]
-    assert copy.read_bytes() == edited and not said.notices(), "nothing to say while the course is unchanged"
+    assert copy.read_bytes() == edited and not said.notices(), (
+        "nothing to say while the course is unchanged"
+    )
     _change_course(path)
     for _ in range(2):
         assert learner.update(src, target, said).kept == ["01_demo.ipynb"]
@@ -286,7 +340,9 @@ def test_reset_keeps_the_old_copy_as_a_backup_and_starts_fresh(course):
     second = learner.reset("01_demo", src, target, _quiet)
     assert second != backup and second.exists() and backup.exists()
     _change_course(path)
-    assert learner.update(src, target, _quiet).refreshed == ["01_demo.ipynb"], "a reset copy is untouched"
+    assert learner.update(src, target, _quiet).refreshed == ["01_demo.ipynb"], (
+        "a reset copy is untouched"
+    )
     assert learner.main(["reset", "01", "--source", str(src), "--target", str(target)]) == 0
 
 
@@ -312,10 +368,17 @@ def test_make_reset_needs_a_chapter_and_backs_up(tmp_path):
     assert run.returncode == 2 and "usage: make reset CHAPTER=03" in run.stdout
     target = tmp_path / "learner"
     for _ in range(2):
-        run = subprocess.run([*make, "reset", "CHAPTER=00", f"LEARNER={target}"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [*make, "reset", "CHAPTER=00", f"LEARNER={target}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stdout + run.stderr
-    assert (target / CHAPTERS[0].name).is_file() and len(list(target.glob("00_*.backup-*.ipynb"))) == 1
+    assert (target / CHAPTERS[0].name).is_file() and len(
+        list(target.glob("00_*.backup-*.ipynb"))
+    ) == 1
 
 
 # ------------------------------------------------------------------ widget state
@@ -323,14 +386,31 @@ def test_make_reset_needs_a_chapter_and_backs_up(tmp_path):
 
 def test_dead_widget_views_and_saved_state_are_dropped():
     view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
-    nb = {"metadata": {}, "cells": [
-        {"cell_type": "code", "outputs": [
-            {"output_type": "display_data", "data": {learner.WIDGET_VIEW: view, "text/html": "<p>q</p>",
-                                                      "text/plain": "q"}},
-            {"output_type": "display_data", "data": {learner.WIDGET_VIEW: view}},
-            {"output_type": "stream", "name": "stdout", "text": "x"}]},
-        {"cell_type": "markdown", "source": "x"}]}
-    saved = {"metadata": {"widgets": {learner.WIDGET_STATE: {"state": {"abc": {}}}}}, "cells": nb["cells"]}
+    nb = {
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "data": {
+                            learner.WIDGET_VIEW: view,
+                            "text/html": "<p>q</p>",
+                            "text/plain": "q",
+                        },
+                    },
+                    {"output_type": "display_data", "data": {learner.WIDGET_VIEW: view}},
+                    {"output_type": "stream", "name": "stdout", "text": "x"},
+                ],
+            },
+            {"cell_type": "markdown", "source": "x"},
+        ],
+    }
+    saved = {
+        "metadata": {"widgets": {learner.WIDGET_STATE: {"state": {"abc": {}}}}},
+        "cells": nb["cells"],
+    }
     assert learner.drop_dead_widget_views(saved) == 0, "views with saved state can be shown again"
     model = {"type": "notebook", "content": json.loads(json.dumps(nb))}
     learner.pre_save_hook(model=model, path="x.ipynb", contents_manager=None)
@@ -378,8 +458,12 @@ def kernel(generated):
     from nbclient import NotebookClient
 
     target, _ = generated
-    client = NotebookClient(new_notebook(), timeout=180, kernel_name="python3",
-                            resources={"metadata": {"path": str(target)}})
+    client = NotebookClient(
+        new_notebook(),
+        timeout=180,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(target)}},
+    )
     env = {k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}
     with client.setup_kernel(env=env):
         yield client
@@ -391,10 +475,14 @@ def test_learner_notebook_runs_top_to_bottom_up_to_its_first_stub(chapter, gener
     assert chapter.name not in errors, errors.get(chapter.name)
     nb = nbformat.read(target / chapter.name, as_version=4)
     kernel.nb = nb
-    kernel.execute_cell(new_code_cell("%reset -f\nimport matplotlib.pyplot as plt\nplt.close('all')"), 0)
+    kernel.execute_cell(
+        new_code_cell("%reset -f\nimport matplotlib.pyplot as plt\nplt.close('all')"), 0
+    )
     for index, cell in enumerate(nb.cells):
         if "solution" not in cell.metadata.get("tags", []):
-            kernel.execute_cell(cell, index)  # raises CellExecutionError, naming the cell, on any error
+            kernel.execute_cell(
+                cell, index
+            )  # raises CellExecutionError, naming the cell, on any error
             continue
         # The first stub raises NotImplementedError: itself, or (a stub inside a function) when
         # the check cell after it calls the function.
@@ -407,8 +495,12 @@ def test_learner_notebook_runs_top_to_bottom_up_to_its_first_stub(chapter, gener
                     break
         finally:
             kernel.allow_errors = False
-        assert raised, f"cells {index}-{index + 1}: the first stub and its check ran without NotImplementedError"
+        assert raised, (
+            f"cells {index}-{index + 1}: the first stub and its check ran "
+            "without NotImplementedError"
+        )
         assert raised[0].ename == "NotImplementedError" and "Exercise 1:" in raised[0].evalue, (
-            f"cell {at}: expected the stub's NotImplementedError, got {raised[0].ename}: {raised[0].evalue}"
+            f"cell {at}: expected the stub's NotImplementedError, "
+            f"got {raised[0].ename}: {raised[0].evalue}"
         )
         break

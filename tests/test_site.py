@@ -7,8 +7,10 @@ worker builds the site once (`make site`) and serves it on 127.0.0.1.
   page names the torch version, and no page loads anything from another host.
 - With Chromium (Debian's, driven by Playwright): every page loads without page errors and
   without any request leaving 127.0.0.1, figures have loaded, chapters have headings and code,
-  previous/next links work, a quiz answers a click, search finds the helpers; a screenshot of
-  each page (light and dark theme) is saved under test-artifacts/site/.
+  previous/next links lead through the course in order, a quiz answers a click (with and
+  without JavaScript, by mouse and keyboard) and stays a light, readable card in the dark
+  theme, search finds the helpers. With SCREENSHOTS=1 each page is saved (light and dark)
+  under test-artifacts/site/.
 """
 from __future__ import annotations
 
@@ -21,15 +23,13 @@ import threading
 import time
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import pytest
-
-from course import CHROMIUM_ARGS, chapters, torch_pin
+from course import chapters, torch_pin
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "docs" / "_build" / "html"
-SHOTS = ROOT / "test-artifacts" / "site"
 CHAPTERS = [p.stem for p in chapters()]
 TORCH_VERSION = torch_pin()
 
@@ -43,7 +43,10 @@ def site() -> Path:
     start = time.perf_counter()
     result = subprocess.run(
         ["make", "--no-print-directory", "-o", ".venv/.installed", "site"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     seconds = time.perf_counter() - start
     assert result.returncode == 0, f"`make site` failed:\n{result.stdout}\n{result.stderr}"
@@ -71,30 +74,35 @@ def server(site: Path):
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_path: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 class Visit:
     """A page opened in a fresh context that records page errors and every request."""
 
-    def __init__(self, browser, base: str, color_scheme: str = "light"):
+    def __init__(
+        self, browser, base: str, color_scheme: str = "light", javascript: bool = True
+    ):
         self.base = base
+        self.javascript = javascript
         self.errors: list[str] = []
         self.foreign: list[str] = []
         self.failed: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=color_scheme)
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900},
+            color_scheme=color_scheme,
+            java_script_enabled=javascript,
+        )
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
-        self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.url} (HTTP {r.status})"))
+        self.page.on("requestfailed", self._failed)
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and self.failed.append(f"{r.url} (HTTP {r.status})"),
+        )
+
+    def _failed(self, request) -> None:
+        if request.resource_type == "script" and not self.javascript:
+            return  # scripts switched off: the browser refuses them
+        self.failed.append(f"{request.url} ({request.failure})")
 
     def _route(self, route) -> None:
         url = route.request.url
@@ -119,16 +127,27 @@ class Visit:
 
 
 def _pages(site: Path) -> list[str]:
-    """Every content page of the site, in reading order (landing, chapters, instructor pages, the rest)."""
+    """Every content page of the site, in reading order: landing, chapters, instructor pages,
+    the rest."""
     chapters = [f"notebooks/{c}.html" for c in CHAPTERS]
-    others = sorted((p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                     if not p.relative_to(site).as_posix().startswith(("_", "notebooks/"))
-                     and p.name not in {"index.html", "search.html", "genindex.html", "py-modindex.html"}),
-                    key=lambda page: (not page.startswith("instructor"), page))
+    special = {"index.html", "search.html", "genindex.html", "py-modindex.html"}
+    others = sorted(
+        (
+            p.relative_to(site).as_posix()
+            for p in site.rglob("*.html")
+            if not p.relative_to(site).as_posix().startswith(("_", "notebooks/"))
+            and p.name not in special
+        ),
+        key=lambda page: (not page.startswith("instructor"), page),
+    )
     return ["index.html", *chapters, *others]
 
 
 # ------------------------------------------------------------------- build (no browser)
+
+
+# <link rel=...> values that name a page to go to, not a resource the page loads.
+_NAVIGATION = {"canonical", "next", "prev", "index", "search", "author", "license", "help"}
 
 
 class _Resources(HTMLParser):
@@ -142,7 +161,7 @@ class _Resources(HTMLParser):
         a = dict(attrs)
         if tag in {"script", "img", "iframe", "audio", "video", "source", "embed"} and a.get("src"):
             self.urls.append(a["src"])
-        if tag == "link" and a.get("href") and not set((a.get("rel") or "").split()) <= {"canonical", "next", "prev", "index", "search", "author", "license", "help"}:
+        if tag == "link" and a.get("href") and not set((a.get("rel") or "").split()) <= _NAVIGATION:
             self.urls.append(a["href"])
         if tag == "object" and a.get("data"):
             self.urls.append(a["data"])
@@ -154,8 +173,11 @@ def test_site_builds_with_every_chapter_and_no_cdn(site: Path):
         assert (site / "notebooks" / f"{chapter}.html").is_file(), f"no page for {chapter}"
     assert (site / "api.html").is_file() and (site / "search.html").is_file()
     api = (site / "api.html").read_text(encoding="utf-8")
-    for module in sorted(p.stem for p in (ROOT / "helpers").glob("*.py") if not p.stem.startswith("_")):
-        assert f'id="module-helpers.{module}"' in api, f"helpers.{module} missing from the API reference"
+    modules = sorted(p.stem for p in (ROOT / "helpers").glob("*.py") if not p.stem.startswith("_"))
+    for module in modules:
+        assert f'id="module-helpers.{module}"' in api, (
+            f"helpers.{module} missing from the API reference"
+        )
     assert api.count('<dl class="py function">') >= 5, "the API reference documents no functions"
 
     pages = sorted(site.rglob("*.html"))
@@ -169,23 +191,31 @@ def test_site_builds_with_every_chapter_and_no_cdn(site: Path):
         loaded_from_elsewhere = [u for u in parser.urls if remote.match(u)]
         assert not loaded_from_elsewhere, f"{name} loads from other hosts: {loaded_from_elsewhere}"
         if not name.startswith("_"):
-            assert f"torch {TORCH_VERSION}" in html, f"{name} does not say which torch version it was verified with"
+            assert f"torch {TORCH_VERSION}" in html, (
+                f"{name} does not say which torch version it was verified with"
+            )
         assert "widget-view+json" not in html, f"{name} shows a widget view: no page can run one"
 
 
 # ------------------------------------------------------------------------ in the browser
 
 
-def _shot(page, name: str) -> None:
-    """Save the whole page as a learner sees it: the viewport grows to the page's height so the
-    sticky sidebars and header are drawn once, in place, instead of wherever the page was scrolled."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+def _shot(page, folder: Path | None, name: str) -> None:
+    """With SCREENSHOTS=1, save the whole page as a learner sees it: the viewport grows to the
+    page's height so the sticky sidebars and header are drawn once, in place, instead of
+    wherever the page was scrolled."""
+    if folder is None:
+        return
+    (folder / "site").mkdir(exist_ok=True)
+    page.evaluate(
+        "() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }"
+    )
     page.wait_for_timeout(250)  # let the theme's scroll-spy settle on the top of the page
     size = page.viewport_size
     height = page.evaluate("document.documentElement.scrollHeight")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height, 20000))})
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    tall = max(size["height"], min(height, 20000))
+    page.set_viewport_size({"width": size["width"], "height": tall})
+    page.screenshot(path=str(folder / "site" / f"{name}.png"), full_page=True)
     page.set_viewport_size(size)
 
 
@@ -219,21 +249,48 @@ def _check_quiz(page, where: str) -> int:
     quiz.scroll_into_view_if_needed()
     options = quiz.locator("details.cq-opt")
     assert options.count() >= 2, f"{where}: a quiz with fewer than two options"
-    assert quiz.locator(".cq-why:visible").count() == 0, f"{where}: feedback visible before a choice"
-    verdicts = [options.nth(i).locator(".cq-why").get_attribute("data-verdict")
-                for i in range(options.count())]
+    assert quiz.locator(".cq-why:visible").count() == 0, (
+        f"{where}: feedback visible before a choice"
+    )
+    verdicts = [
+        options.nth(i).locator(".cq-why").get_attribute("data-verdict")
+        for i in range(options.count())
+    ]
     for verdict in ("wrong", "correct"):
         option = options.nth(verdicts.index(verdict))
         option.locator("summary").click()
         why = option.locator(".cq-why")
         why.wait_for(state="visible", timeout=2000)
         expected = "Correct" if verdict == "correct" else "Not quite"
-        assert expected in why.inner_text(), f"{where}: feedback for a {verdict} answer lacks '{expected}'"
+        assert expected in why.inner_text(), (
+            f"{where}: feedback for a {verdict} answer lacks '{expected}'"
+        )
     return quizzes.count()
 
 
+def _same_page(path: str | None) -> str | None:
+    """A page's path with ``index.html`` dropped: ``a/`` and ``a/index.html`` are one page."""
+    return None if path is None else path.removesuffix("index.html")
+
+
+def _link(page, base: str, selector: str) -> str | None:
+    """Where a link on the page leads, relative to the site root (None if there is none)."""
+    link = page.locator(selector)
+    if link.count() == 0:
+        return None
+    target = urljoin(page.url, link.first.get_attribute("href")).split("#")[0]
+    assert target.startswith(base + "/"), f"{selector} leads off the site: {target}"
+    return _same_page(target.removeprefix(base + "/"))
+
+
+def _asks_quizzes(chapter: str) -> bool:
+    cells = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in cells["cells"] if c["cell_type"] == "code")
+    return bool(re.search(r"^\s*quiz\(", code, re.M))
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_page_in_browser(chapter: str, server: str, browser, site: Path):
+def test_chapter_page_in_browser(chapter: str, server: str, browser, site: Path, screenshots):
     pages = _pages(site)
     path = f"notebooks/{chapter}.html"
     position = pages.index(path)
@@ -246,44 +303,66 @@ def test_chapter_page_in_browser(chapter: str, server: str, browser, site: Path)
         assert page.get_by_text(f"torch {TORCH_VERSION}").first.is_visible()
         _check_figures(page, path)
         quizzes = _check_quiz(page, path)
-        cells = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))["cells"]
-        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        if re.search(r"^\s*quiz\(", code, re.M):
+        if _asks_quizzes(chapter):
             assert quizzes, f"{chapter} calls quiz() but its page shows no quiz"
-        _shot(page, chapter)
-        visit.assert_clean()
-
-        # previous / next: follow "next" and come back with "previous"
+        _shot(page, screenshots, chapter)
+        # previous / next lead through the course in reading order (plain links: where their
+        # href points is where a click goes; every target page is opened by its own test)
         following = pages[position + 1] if position + 1 < len(pages) else None
-        if following:
-            page.locator("a.right-next").click()
-            page.wait_for_load_state("load")
-            assert page.url.endswith("/" + following), f"next of {path} is {page.url}, expected {following}"
-            page.locator("a.left-prev").click()
-            page.wait_for_load_state("load")
-            assert page.url.endswith("/" + path), f"previous of {following} is {page.url}, expected {path}"
+        assert _link(page, server, "a.right-next") == _same_page(following), f"next of {path}"
         previous = pages[position - 1]
-        page.locator("a.left-prev").click()
-        page.wait_for_load_state("load")
-        assert page.url.endswith("/" + previous) or (previous == "index.html" and page.url.endswith("/")), (
-            f"previous of {path} is {page.url}, expected {previous}"
-        )
+        assert _link(page, server, "a.left-prev") == _same_page(previous), f"previous of {path}"
         visit.assert_clean()
     finally:
         visit.close()
+    if screenshots:  # the dark theme itself is checked once, on a quiz page, below
+        dark = Visit(browser, server, color_scheme="dark")
+        try:
+            _shot(dark.open(path), screenshots, f"{chapter}-dark")
+            dark.assert_clean()
+        finally:
+            dark.close()
 
+
+def _quiz_page() -> str:
+    """The first chapter after the introduction that asks quizzes."""
+    return next(f"notebooks/{c}.html" for c in CHAPTERS[1:] if _asks_quizzes(c))
+
+
+def test_quiz_in_the_dark_theme_stays_a_light_readable_card(server: str, browser, screenshots):
+    path = _quiz_page()
     dark = Visit(browser, server, color_scheme="dark")
     try:
         page = dark.open(path)
         assert page.evaluate("document.documentElement.dataset.theme") == "dark"
         _check_figures(page, path + " (dark)")
-        _shot(page, f"{chapter}-dark")
+        card = page.locator(".cq").first
+        assert card.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
+        _check_quiz(page, path + " (dark)")
         dark.assert_clean()
     finally:
         dark.close()
 
 
-def test_other_pages_and_search_in_browser(server: str, browser, site: Path):
+def test_quiz_without_javascript_by_mouse_and_keyboard(server: str, browser):
+    """The cards are plain <details>: they work where scripts are off, and from the keyboard."""
+    path = _quiz_page()
+    visit = Visit(browser, server, javascript=False)
+    try:
+        page = visit.open(path)
+        card = page.locator(".cq").first
+        card.locator("summary").first.focus()
+        page.keyboard.press("Enter")
+        assert card.locator(".cq-why:visible").count() == 1, "Enter on an option opens it"
+        page.keyboard.press("Enter")
+        assert card.locator(".cq-why:visible").count() == 0, "Enter again closes it"
+        _check_quiz(page, path + " (no JavaScript)")
+        visit.assert_clean()
+    finally:
+        visit.close()
+
+
+def test_other_pages_and_search_in_browser(server: str, browser, site: Path, screenshots):
     visit = Visit(browser, server)
     try:
         for path in _pages(site):
@@ -292,14 +371,15 @@ def test_other_pages_and_search_in_browser(server: str, browser, site: Path):
             page = visit.open(path)
             assert page.locator("article h1").count() >= 1, f"{path} has no title"
             _check_figures(page, path)
-            _shot(page, path.removesuffix(".html").replace("/", "_"))
+            _shot(page, screenshots, path.removesuffix(".html").replace("/", "_"))
         page = visit.open("index.html")
         for chapter in CHAPTERS:
-            assert page.locator(f'article a[href="notebooks/{chapter}.html"]').count() >= 1, f"landing page lacks {chapter}"
+            link = page.locator(f'article a[href="notebooks/{chapter}.html"]')
+            assert link.count() >= 1, f"landing page lacks {chapter}"
         page = visit.open("search.html?q=shares_storage")
         page.locator("#search-results li").first.wait_for(timeout=10000)
         assert page.locator("#search-results li").count() >= 1
-        _shot(page, "search")
+        _shot(page, screenshots, "search")
         visit.assert_clean()
     finally:
         visit.close()

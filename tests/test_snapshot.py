@@ -323,7 +323,7 @@ def test_a_changed_optimizer_is_refused():
             "optimizer must be a torch.optim.Optimizer or None, got str",
         ),
         ((nn.ReLU(),), ValueError, "ReLU has no parameters or buffers"),
-        ((nn.Linear(2, 2, device="meta"),), ValueError, "'weight' is on the meta device"),
+        ((nn.Linear(2, 2, device="meta"),), ValueError, "tensor 'weight' is on the meta device"),
     ],
     ids=["not-a-module", "not-an-optimizer", "empty", "meta"],
 )
@@ -343,5 +343,17 @@ def test_an_optimizer_of_another_model_is_refused():
 def test_sparse_tensors_are_refused():
     model = nn.Linear(2, 2)
     model.register_buffer("sparse", torch.eye(2).to_sparse())
-    with pytest.raises(ValueError, match="dense \\(strided\\) tensors only"):
+    with pytest.raises(ValueError, match="tensor 'sparse' must be a dense \\(strided\\) tensor"):
         Snapshot(model)
+
+
+def test_without_the_private_foreach_copy_the_tensors_are_copied_one_by_one(monkeypatch):
+    monkeypatch.delattr(torch, "_foreach_copy_")
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    train(model, opt, 1)
+    snap = Snapshot(model, opt)
+    before = values(model)
+    train(model, opt, 2, start=1)
+    snap.restore()
+    assert equal(values(model), before)

@@ -18,7 +18,9 @@ def unexplained_unsafe_loads(source: str) -> list[int]:
 
     >>> unexplained_unsafe_loads("torch.load(f, weights_only=False)")
     [1]
-    >>> unexplained_unsafe_loads("# safe: we wrote this file ourselves\\ntorch.load(f, weights_only=False)")
+    >>> unexplained_unsafe_loads(
+    ...     "# safe: we wrote this file ourselves\\ntorch.load(f, weights_only=False)"
+    ... )
     []
     """
     lines = source.splitlines()
@@ -48,7 +50,8 @@ def _code(path: Path) -> list[tuple[str, str]]:
 
 def test_the_detector_finds_an_unexplained_call() -> None:
     assert unexplained_unsafe_loads("x = 1\ntorch.load(buf, weights_only=False)\n") == [2]
-    assert unexplained_unsafe_loads("torch.load(buf, weights_only=False)  # trusted: made above") == []
+    explained = "torch.load(buf, weights_only=False)  # trusted: made above"
+    assert unexplained_unsafe_loads(explained) == []
     assert unexplained_unsafe_loads("torch.load(buf, weights_only=True)") == []
 
 

@@ -31,7 +31,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the helpers
 
-from helpers.copy_cost import (
+from helpers.copy_cost import (  # noqa: E402 (after the sys.path line above)
     compare_to_floor,
     copy_methods,
     flat_floor,
@@ -143,9 +143,8 @@ def snapshot_only(layers: int, rounds: int, min_run_time: float) -> int:
     )
     print(f"floor (one flat copy_): {costs['Snapshot.refresh()'].floor_seconds * 1e3:.1f} ms")
     for c in costs.values():
-        print(
-            f"{c.name:<24} {c.ratio:5.2f}x the floor (rounds: {', '.join(f'{r:.2f}' for r in c.ratios)})"
-        )
+        rounds_text = ", ".join(f"{r:.2f}" for r in c.ratios)
+        print(f"{c.name:<24} {c.ratio:5.2f}x the floor (rounds: {rounds_text})")
     refresh = round(costs["Snapshot.refresh()"].ratio, 2)
     verdict = "meets" if refresh <= TARGET else "misses"
     print(f"Snapshot.refresh(): {refresh:.2f}x the floor, {verdict} the target (<= {TARGET:.2f}x)")

@@ -8,6 +8,7 @@ Run by `make` after installing and by every `make lab` (cheap, idempotent). Writ
   notebooks (reopened later, they would show "Error displaying widget: model not found"; the
   quiz's static HTML in the same output remains).
 """
+
 import json
 import os
 import sys
@@ -18,12 +19,14 @@ OVERRIDES = {
 }
 TOOLS = Path(__file__).resolve().parent
 MARK = "# Written by tools/lab_settings.py of the course 'Copy semantics in PyTorch'."
-SERVER_CONFIG = f'''{MARK}
+SERVER_CONFIG = f"""{MARK}
 # Saved notebooks keep no widget view whose state is not saved (see tools/learner.py).
 import importlib.util as _util
 import sys as _sys
 import warnings as _warnings
 
+if {str(TOOLS)!r} not in _sys.path:  # learner.py reads the course's rules from course.py
+    _sys.path.insert(0, {str(TOOLS)!r})
 _spec = _util.spec_from_file_location("course_learner", {str(TOOLS / "learner.py")!r})
 _learner = _sys.modules["course_learner"] = _util.module_from_spec(_spec)
 _spec.loader.exec_module(_learner)
@@ -31,7 +34,7 @@ c.FileContentsManager.pre_save_hook = _learner.pre_save_hook  # noqa: F821 - c: 
 # JupyterLab applies the server config twice; the second time traitlets warns about "overriding"
 # the hook with itself.
 _warnings.filterwarnings("ignore", message="Overriding existing pre_save_hook")
-'''
+"""
 
 
 def _put(path: Path, text: str) -> list[Path]:
@@ -52,7 +55,10 @@ def write(prefix: Path = Path(sys.prefix)) -> list[Path]:
     written = _put(overrides, json.dumps(OVERRIDES, indent=2) + "\n")
     server = prefix / "etc" / "jupyter" / "jupyter_server_config.py"
     if server.exists() and not server.read_text().startswith(MARK):
-        print(f"left {server} alone (not written by the course): saved notebooks may keep dead widget views")
+        print(
+            f"left {server} alone (not written by the course): "
+            "saved notebooks may keep dead widget views"
+        )
         return written
     return written + _put(server, SERVER_CONFIG)
 

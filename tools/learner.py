@@ -8,7 +8,8 @@ website, the instructor's copy). A learner works in copies generated into a git-
 - in each cell tagged ``solution``, the lines between ``### BEGIN SOLUTION`` and
   ``### END SOLUTION`` become a stub (``...`` and ``raise NotImplementedError``); the comment
   lines before the marker (task and hint) stay, the ``check`` cell after it stays;
-- everything else identical; ``quizzes/*.json`` is copied so ``quiz(QUIZ, ...)`` finds its data.
+- everything else identical. The chapters' data folders (``quizzes/``, ``data/``) are copied, so
+  ``quiz(QUIZ, ...)`` and relative data paths work in kernels started in the learner folder.
 
 A learner's work is never lost. ``learner/.manifest.json`` records what was generated. On update:
 a missing copy is created; an untouched copy (same cells as generated; outputs do not count) is
@@ -26,6 +27,7 @@ Usage (the make targets call these)::
 no widget view whose widget state is not saved (it would show "Error displaying widget: model
 not found" once the kernel is gone); the quiz's static HTML form in the same output remains.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,12 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from course import chapters  # tools/ is on sys.path: as a script, under pytest, in the server
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks"
 TARGET = ROOT / "learner"
 MANIFEST = ".manifest.json"
-CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -81,12 +83,12 @@ def stub_solution(source: str, exercise: int, where: str = "solution cell") -> s
     # Task: double x.
     # Hint: *.
     ...  # your code here
-    raise NotImplementedError("Exercise 1: replace the ... above with your code, then run the check below")
+    raise NotImplementedError("Exercise 1: replace ... with your code, then run the check")
     print(y)
-    >>> stub_solution("x = 1", 2, "03_demo.ipynb cell 7")
+    >>> stub_solution("x = 1", 2, "03_demo.ipynb cell 7")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    learner.LearnerError: 03_demo.ipynb cell 7: tagged 'solution' but has no '### BEGIN SOLUTION' line; wrap the answer in '### BEGIN SOLUTION' / '### END SOLUTION' lines (README, "What a chapter looks like")
+    learner.LearnerError: 03_demo.ipynb cell 7: tagged 'solution' but has no ...
     """
     out: list[str] = []
     inside: str | None = None
@@ -95,12 +97,16 @@ def stub_solution(source: str, exercise: int, where: str = "solution cell") -> s
         m = _MARKER.match(line)
         if m and m["marker"] == BEGIN:
             if inside is not None:
-                raise LearnerError(f"{where}: line {number}: {BEGIN!r} inside another solution region")
+                raise LearnerError(
+                    f"{where}: line {number}: {BEGIN!r} inside another solution region"
+                )
             inside = m["indent"]
             regions += 1
             out.append(f"{inside}...  # your code here")
-            out.append(f'{inside}raise NotImplementedError("Exercise {exercise}: replace the ... above '
-                       'with your code, then run the check below")')
+            out.append(
+                f'{inside}raise NotImplementedError("Exercise {exercise}: '
+                'replace ... with your code, then run the check")'
+            )
         elif m:  # END
             if inside is None:
                 raise LearnerError(f"{where}: line {number}: {END!r} without a {BEGIN!r} before it")
@@ -112,7 +118,7 @@ def stub_solution(source: str, exercise: int, where: str = "solution cell") -> s
     if not regions:
         raise LearnerError(
             f"{where}: tagged 'solution' but has no {BEGIN!r} line; wrap the answer in {BEGIN!r} / "
-            f"{END!r} lines (README, \"What a chapter looks like\")"
+            f'{END!r} lines (README, "What a chapter looks like")'
         )
     return "\n".join(out)
 
@@ -131,7 +137,9 @@ def learner_notebook(nb: Any, name: str = "notebook") -> Any:
         has_marker = any(_MARKER.match(line) for line in cell.source.splitlines())
         if "solution" in tags:
             if cell.cell_type != "code":
-                raise LearnerError(f"{_where(name, index, cell)}: tagged 'solution' but is a {cell.cell_type} cell")
+                raise LearnerError(
+                    f"{_where(name, index, cell)}: tagged 'solution' but is a {cell.cell_type} cell"
+                )
             exercise += 1
             cell.source = stub_solution(cell.source, exercise, _where(name, index, cell))
             jupyter = cell.metadata.get("jupyter", {})
@@ -139,7 +147,9 @@ def learner_notebook(nb: Any, name: str = "notebook") -> Any:
             if not jupyter:
                 cell.metadata.pop("jupyter", None)
         elif has_marker and cell.cell_type == "code":
-            raise LearnerError(f"{_where(name, index, cell)}: has solution markers but is not tagged 'solution'")
+            raise LearnerError(
+                f"{_where(name, index, cell)}: has solution markers but is not tagged 'solution'"
+            )
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -148,7 +158,7 @@ def learner_notebook(nb: Any, name: str = "notebook") -> Any:
 
 
 def cells_fingerprint(nb: Any) -> str:
-    """What counts as the learner's work: every cell's type and source (not outputs, not metadata)."""
+    """The learner's work: every cell's type and source (not outputs, not metadata)."""
     cells = [[c.cell_type, c.source] for c in nb.cells]
     return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
 
@@ -267,25 +277,31 @@ def _reset_hint(chapter: str, target: Path) -> str:
     return f"make reset CHAPTER={chapter[:2]}{extra}"
 
 
-def _copy_quizzes(source: Path, target: Path) -> None:
-    quizzes = source / "quizzes"
-    if not quizzes.is_dir():
-        return
-    for data in sorted(quizzes.glob("*.json")):
-        copy_to = target / "quizzes" / data.name
-        text = data.read_text(encoding="utf-8")
-        if not copy_to.is_file() or copy_to.read_text(encoding="utf-8") != text:
-            _write_text(copy_to, text)
+def _copy_data(source: Path, target: Path) -> None:
+    """Copy the chapters' data folders (``quizzes/``, ``data/``, ...): course data, not learner
+    work, so always brought up to date. Hidden folders and special files (sockets) are skipped."""
+    for folder in sorted(p for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if folder.name == "__pycache__":
+            continue
+        for data in sorted(folder.rglob("*")):
+            relative = data.relative_to(source)
+            if not data.is_file() or any(part.startswith(".") for part in relative.parts):
+                continue
+            copy_to = target / relative
+            content = data.read_bytes()
+            if not copy_to.is_file() or copy_to.read_bytes() != content:
+                copy_to.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(data, copy_to)
 
 
 def update(source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Report:
     """Create, refresh or keep every chapter's learner copy (see the module docstring)."""
     report = Report()
     target.mkdir(parents=True, exist_ok=True)
-    _copy_quizzes(source, target)
+    _copy_data(source, target)
     manifest = _load_manifest(target)
     records = manifest["chapters"]
-    for path in sorted(source.glob(CHAPTER_GLOB)):
+    for path in chapters(source):
         name = path.name
         try:
             text, fresh = _generate(path)
@@ -302,10 +318,11 @@ def update(source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Re
             continue
         current = _read(copy_path)
         current_cells = cells_fingerprint(current) if current is not None else None
+        untouched = record is not None and current_cells == record.get("cells")
         if record is None and current_cells == cells:  # same as we would write: adopt it
             records[name] = {"version": version, "cells": cells}
             report.unchanged.append(name)
-        elif record is not None and current_cells == record.get("cells"):  # untouched by the learner
+        elif untouched:  # the learner changed no cell (running it does not count)
             if record.get("version") != version:
                 _write_text(copy_path, text)
                 records[name] = {"version": version, "cells": cells}
@@ -318,9 +335,10 @@ def update(source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Re
             if record.get("version") != version and record.get("notified") != version:
                 record["notified"] = version
                 say(
-                    f"\n*** {copy_path}: the course's version of this chapter changed, but this copy has\n"
-                    f"    your edits, so it was left exactly as it is. For a fresh copy (yours is kept\n"
-                    f"    next to it as a backup), run:  {_reset_hint(name, target)}\n"
+                    f"\n*** {copy_path}: the course's version of this chapter changed,\n"
+                    "    but this copy has your edits, so it was left exactly as it is.\n"
+                    "    For a fresh copy (yours is kept next to it as a backup), run:\n"
+                    f"        {_reset_hint(name, target)}\n"
                 )
     _save_manifest(target, manifest)
     for name in report.created:
@@ -336,23 +354,27 @@ def update(source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Re
 
 
 def _chapter_path(chapter: str, source: Path) -> Path:
-    chapters = sorted(source.glob(CHAPTER_GLOB))
+    paths = chapters(source)
     wanted = chapter.strip().removesuffix(".ipynb")
     if re.fullmatch(r"\d{1,2}", wanted):
         wanted = f"{int(wanted):02d}"
-    matches = [p for p in chapters if p.stem == wanted or p.stem.split("_", 1)[0] == wanted]
+    matches = [p for p in paths if p.stem == wanted or p.stem.split("_", 1)[0] == wanted]
     if len(matches) != 1:
-        known = ", ".join(p.stem for p in chapters)
-        raise LearnerError(f"no chapter {chapter!r}; give its number (e.g. 03) or name; chapters: {known}")
+        known = ", ".join(p.stem for p in paths)
+        raise LearnerError(
+            f"no chapter {chapter!r}; give its number (e.g. 03) or name; chapters: {known}"
+        )
     return matches[0]
 
 
-def reset(chapter: str, source: Path = SOURCE, target: Path = TARGET, say: Say = print) -> Path | None:
-    """Regenerate one chapter's learner copy; the old copy is kept next to it. Returns the backup."""
+def reset(
+    chapter: str, source: Path = SOURCE, target: Path = TARGET, say: Say = print
+) -> Path | None:
+    """Regenerate one chapter's learner copy; the old copy stays next to it (returned)."""
     path = _chapter_path(chapter, source)
     text, fresh = _generate(path)  # fails before anything is moved
     target.mkdir(parents=True, exist_ok=True)
-    _copy_quizzes(source, target)
+    _copy_data(source, target)
     copy_path = target / path.name
     backup = None
     if copy_path.exists():
