@@ -1,5 +1,4 @@
 """helpers.colab: the Colab first cell's set-up, simulated (it is a no-op off Colab)."""
-import os
 import sys
 from pathlib import Path
 

@@ -187,7 +187,8 @@ def report(torch_version: str, results: dict[str, tuple[dict, list[CellDrift]]],
             continue
         lines += [f"### {name}", ""]
         for d in changed:
-            lines += [f"Cell {d.index} (section *{d.section}*):", "", "```diff", *d.diff[:24]]
+            shown = [x if len(x) <= 200 else x[:200] + " …" for x in d.diff[:24]]
+            lines += [f"Cell {d.index} (section *{d.section}*):", "", "```diff", *shown]
             if len(d.diff) > 24:
                 lines.append(f"... ({len(d.diff) - 24} more diff lines)")
             lines += ["```", ""]
