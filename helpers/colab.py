@@ -29,12 +29,41 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["CPU_INDEX", "bootstrap", "on_colab", "pinned_versions"]
+__all__ = ["CPU_INDEX", "bootstrap", "first_cell", "on_colab", "pinned_versions"]
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # What the chapters import at run time, by module name -> project name in the lock.
 RUNTIME = {"torch": "torch", "numpy": "numpy", "matplotlib": "matplotlib",
            "ipywidgets": "ipywidgets", "IPython": "ipython"}
+
+
+_FIRST_CELL = """\
+# On Google Colab only: fetch the course and its helpers (this cell does nothing elsewhere).
+import sys
+
+if "google.colab" in sys.modules:
+    import pathlib
+    import subprocess
+
+    COURSE = pathlib.Path("{course_dir}")
+    if not COURSE.exists():
+        url = "{repo_url}"
+        subprocess.run(["git", "clone", "-q", "--depth=1", url, str(COURSE)], check=True)
+    sys.path.insert(0, str(COURSE))
+    from helpers.colab import bootstrap
+
+    bootstrap(COURSE)"""
+
+
+def first_cell(repo_url: str, course_dir: str = "/content/copy-semantics-pytorch") -> str:
+    """The source of the first code cell every chapter carries for Colab.
+
+    >>> print(first_cell("https://github.com/OWNER/REPO").splitlines()[0])
+    # On Google Colab only: fetch the course and its helpers (this cell does nothing elsewhere).
+    """
+    if not isinstance(repo_url, str) or not repo_url:
+        raise TypeError(f"repo_url must be the repository's clone URL as a str, got {repo_url!r}")
+    return _FIRST_CELL.format(repo_url=repo_url, course_dir=course_dir)
 
 
 def on_colab() -> bool:
