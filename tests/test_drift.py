@@ -76,7 +76,9 @@ def test_report_names_the_claims_that_fail():
 
 def test_section_rules_reads_both_rule_spellings():
     cells = [_md("## A\n**Rule:** views share memory.\n"), _md("### B\n**Rule: clone copies.**"),
-             _md("**Rule: detach shares.**\n\n## C\ntext")]
+             _md("**Rule: detach shares.**\n\n## C\ntext"),
+             _md("```python\n# a comment, not a heading\n```\n**Rule:** in C.")]
     headings, rules = drift.section_rules(cells)
-    assert headings == ["A", "B", "C"]
-    assert rules == {"A": ["views share memory."], "B": ["clone copies.", "detach shares."]}
+    assert headings == ["A", "B", "C", "C"]
+    assert rules == {"A": ["views share memory."], "B": ["clone copies.", "detach shares."],
+                     "C": ["in C."]}

@@ -16,6 +16,7 @@ Usage: python tools/drift.py --torch 2.14.1 [--notebooks DIR] [--out docs/drift]
    `helpers.checks.check`/`expect_error`, `AssertionError`), other unexpected errors, and the
    **Rule:** sentences of the sections they are in: the claims that do not hold there.
 Writes <out>/torch-<version>.md; prints its summary table. Exit status 0 even when cells drift.
+The executed notebooks stay in the cache: `--report-only` rewrites the report from them.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copy-s
 CHECK_ERRORS = {"CheckFailed", "AssertionError"}
 _RULE = re.compile(r"\*\*Rule:?\*\*:?\s*(.+?)(?:\n\n|$)|\*\*Rule:\s*(.+?)\*\*", re.S)
 _HEADING = re.compile(r"^(#{1,3})\s+(.+)$", re.M)
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)  # code blocks: their `#` lines are code
 
 
 # ---- reading notebooks -----------------------------------------------------------------------
@@ -83,6 +85,7 @@ def section_rules(cells: list[dict]) -> tuple[list[str], dict[str, list[str]]]:
     headings, rules, current = [], {}, "(top of the notebook)"
     for cell in cells:
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        source = _FENCE.sub("", source)
         if cell["cell_type"] == "markdown":
             # A cell may close one section (its rule) and open the next (a heading): read it in
             # pieces, each piece belonging to the heading above it.
@@ -281,7 +284,7 @@ def execute(notebook: Path, out: Path, timeout: int = 300) -> None:
 
 
 def run_all(python: str, notebooks: list[Path], repo: Path, workdir: Path) -> dict[str, dict]:
-    """Execute every notebook with `python` (the drift venv); return the executed JSON by name."""
+    """Execute every notebook with `python` (the drift venv) into `workdir`; return them by name."""
     env = {**os.environ, "PYTHONPATH": str(repo),
            "JUPYTER_PATH": str(Path(python).parents[1] / "share" / "jupyter"),
            "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
@@ -313,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=P.ROOT / "docs" / "drift")
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--python", help="run with this Python instead of a cached venv")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the notebooks the last run executed")
     args = parser.parse_args(argv)
     notebooks = sorted(args.notebooks.resolve().glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
@@ -323,22 +328,35 @@ def main(argv: list[str] | None = None) -> int:
     else:
         spec = args.torch if "=" in args.torch else f"torch=={args.torch}"
         python = str(ensure_venv(spec, args.torch_index, args.cache) / "bin" / "python")
-    facts = environment_facts(python)
+    version = args.torch.split("==")[-1]
+    executed_dir = args.cache / "drift" / "executed" / f"torch-{version}"
+    facts_file = executed_dir / "environment.json"
+    if args.report_only:
+        if not facts_file.is_file():
+            parser.error(f"nothing executed for torch {version} yet in {executed_dir}")
+        facts = json.loads(facts_file.read_text())
+    else:
+        facts = environment_facts(python)
     rules = sanitizer(repo / "tests" / "sanitize.cfg")
     _options, pins = P.read_lock(repo / "requirements.lock") if (
         repo / "requirements.lock").is_file() else P.read_lock()
     recorded_torch = next(p.version for p in P.pins_for(P.this_target(), pins) if p.key == "torch")
-    with tempfile.TemporaryDirectory() as tmp:
-        executed = run_all(python, notebooks, repo, Path(tmp))
+    if args.report_only:
+        executed = {nb.stem: json.loads((executed_dir / nb.name).read_text()) for nb in notebooks}
+    else:
+        subprocess.run(["rm", "-rf", str(executed_dir)], check=True)
+        executed_dir.mkdir(parents=True)
+        executed = run_all(python, notebooks, repo, executed_dir)
+        facts_file.write_text(json.dumps(facts))
     results = {}
     for nb in notebooks:
         recorded = json.loads(nb.read_text())
         results[nb.stem] = (recorded, compare(recorded, executed[nb.stem], rules))
     meta = {**facts, "date": dt.date.today().isoformat(), "commit": git_commit(args.notebooks),
             "recorded_torch": recorded_torch}
-    text = report(args.torch.split("==")[-1], results, meta)
+    text = report(version, results, meta)
     args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / f"torch-{args.torch.split('==')[-1]}.md"
+    target = args.out / f"torch-{version}.md"
     target.write_text(text)
     print(summary_table(text))
     print(f"drift: report written to {target}")
