@@ -21,7 +21,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))  # `import helpers` (API reference) and `tools.course`
 sys.path.insert(0, str(ROOT / "tools"))
 
-from course import CHAPTER_GLOB, torch_pin  # noqa: E402  (the one source of both rules)
+from course import CHAPTER_GLOB, chapters, torch_pin  # noqa: E402  (one source of these rules)
 
 # Speed: myst-nb imports nbformat, which imports jsonschema, which compiles some 40 grammars of
 # the optional `rfc3987_syntax` package at import time (seconds). Notebook validation never uses
@@ -75,10 +75,12 @@ def _launch_links() -> str:
     if not (REPO_URL and REPO_URL.startswith("https://github.com/")):
         return ""
     repo = REPO_URL.removeprefix("https://github.com/")
-    first = sorted((ROOT / "notebooks").glob(Path(CHAPTER_GLOB).name))[0].name
+    first = chapters()[0].name
     return (f"Direct links for the first chapter: "
-            f"[Binder](https://mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/notebooks/{first}), "
-            f"[Colab](https://colab.research.google.com/github/{repo}/blob/main/notebooks/{first}), "
+            f"[Binder](https://mybinder.org/v2/gh/{repo}/main"
+            f"?urlpath=lab/tree/notebooks/{first}), "
+            f"[Colab](https://colab.research.google.com/github/{repo}/blob/main"
+            f"/notebooks/{first}), "
             f"[source]({REPO_URL}).")
 
 
@@ -175,7 +177,31 @@ def _launch_notebooks_not_the_symlink(app, pagename, templatename, context, doct
     fix(context.get("header_buttons", []))
 
 
+def _relative_to_the_symlink(app, config) -> None:
+    """Chapters link to each other as ``07_x.ipynb#section`` (which works in JupyterLab too).
+    Sphinx resolves link targets through the ``docs/notebooks`` symlink to the real folder,
+    where it knows no documents; map that folder back to ``docs/notebooks``."""
+    from sphinx.environment import BuildEnvironment
+
+    real, link = (DOCS / "notebooks").resolve(), DOCS / "notebooks"
+    original = BuildEnvironment.relfn2path
+    if getattr(original, "_course_patched", False):
+        return
+
+    def relfn2path(self, filename, docname=None):  # type: ignore[no-untyped-def]
+        rel, absolute = original(self, filename, docname)
+        path = Path(absolute)
+        if path.is_relative_to(real):
+            path = link / path.relative_to(real)
+            return path.relative_to(DOCS).as_posix(), os.fspath(path)
+        return rel, absolute
+
+    relfn2path._course_patched = True  # type: ignore[attr-defined]
+    BuildEnvironment.relfn2path = relfn2path  # type: ignore[method-assign]
+
+
 def setup(app):
+    app.connect("config-inited", _relative_to_the_symlink)
     app.connect("doctree-resolved", _figure_alt_text)
     app.connect("html-page-context", _launch_notebooks_not_the_symlink, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -318,9 +318,10 @@ def audit_copies(
 
     ``model`` is everything the optimizers are meant to train (several networks: one
     ``nn.ModuleDict``). ``optimizers`` is one optimizer or a dict ``{name: optimizer}``;
-    ``snapshots`` a dict ``{name: snapshot}``, where a snapshot is a state_dict, a checkpoint dict (nested dicts, lists and dataclasses of tensors
-    and plain values), a module, a tensor or a NumPy array (a single state_dict passed directly
-    is taken as one snapshot); ``averages`` one averaged model (EMA teacher, target network,
+    ``snapshots`` a dict ``{name: snapshot}``, where a snapshot is a state_dict, a checkpoint
+    dict (nested dicts, lists and dataclasses of tensors and plain values), a module, a tensor
+    or a NumPy array (a single state_dict passed directly is taken as one snapshot);
+    ``averages`` one averaged model (EMA teacher, target network,
     ``AveragedModel``) or a dict of them. Returns the findings (an empty list when all is
     well) and prints a report unless ``show=False``. Nothing is modified.
 

@@ -14,8 +14,6 @@ with an error that says what changed.
 
 >>> import torch
 >>> from torch import nn
-
-from helpers.validate import require_tensor, require_type
 >>> model = nn.Linear(2, 1)
 >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
 >>> snap = Snapshot(model, opt)  # allocates and copies once
@@ -95,8 +93,9 @@ class Snapshot:
 
     Creating it allocates the buffers and fills them; :meth:`refresh` overwrites them with the
     live values, :meth:`restore` writes them back into the live objects. Neither allocates
-    (except optimizer state that appears for the first time, e.g. Adam's after its first
-    ``step()``: its buffers are allocated on the first refresh that sees it, once).
+    tensor memory (except for optimizer state that appears for the first time, e.g. Adam's
+    after its first ``step()``: its buffers are allocated on the first refresh that sees it,
+    once; hyperparameters and non-tensor state values are small Python objects, copied).
 
     ``optimizer`` must be built on ``model``'s own Parameters. Its per-parameter state and its
     hyperparameters (``lr``, ...) are snapshotted and restored with the model, so rolling back

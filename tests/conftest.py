@@ -43,8 +43,7 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
-    """Chromium, started once per test module (Playwright's sync API owns an event loop while
-    it runs, so it is stopped before the next module's kernels and servers start)."""
+    """Chromium, started once for each test module that uses it and stopped after it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

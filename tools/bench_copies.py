@@ -5,7 +5,8 @@ Chapter 08 plots the data this writes. For models of 1 to 50 layers ``Linear(100
 ``helpers.copy_cost.copy_methods`` against the floor (one preallocated flat ``copy_`` of the
 same bytes), interleaved, on one thread, with ``torch.utils.benchmark.Timer``, and counts page
 faults. It also records single calls of some methods, each with its own fault count, to show
-what the faults cost. Takes 1-3 minutes on 2 cores.
+what the faults cost. About 1 minute of CPU time; 4 minutes of wall time on a busy
+2-core machine.
 
 Usage:
     python tools/bench_copies.py                   # full sweep -> notebooks/data/08_cost_sweep.json
