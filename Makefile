@@ -11,7 +11,7 @@ LAB_ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(shell $(PYTHON) tools/course.py chapters)
 
-.PHONY: help setup lab test refresh bench clean lock
+.PHONY: help setup lab test refresh bench clean lock wheelhouse check drift
 
 help:
 	@echo "make lab      set up, update your copies in learner/ and open them in JupyterLab (http://127.0.0.1:$(LAB_PORT)/lab)"
@@ -23,13 +23,18 @@ help:
 	@echo "make bench-copies    re-measure chapter 08's copy costs (notebooks/data/08_cost_sweep.json, ~4 min)"
 	@echo "make bench-snapshot  Snapshot.refresh() against the memory-copy floor at 50M parameters"
 	@echo "make lock     re-resolve requirements.in into requirements.lock and environment.yml"
+	@echo "make check    pre-workshop check: versions, a kernel, a quiz and a figure; prints ready"
+	@echo "make wheelhouse [PLATFORM=…]  download every pinned wheel into wheelhouse/<platform>/"
+	@echo "make drift TORCH=2.14.1       run every notebook against another torch release"
 	@echo "make clean    remove the virtual environment and build outputs"
 
-# The venv is rebuilt from scratch whenever the lock changes.
+# The venv is rebuilt from scratch whenever the lock changes. tools/install.py installs exactly
+# the lock (CPU-only torch), from wheelhouse/<platform>/ or $(WHEELHOUSE) when there is one.
+WHEELHOUSE ?=
 $(STAMP): requirements.lock
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python tools/install.py $(if $(WHEELHOUSE),--wheelhouse "$(WHEELHOUSE)",)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python tools/lab_settings.py
 	touch $(STAMP)
@@ -76,6 +81,22 @@ bench-snapshot: $(STAMP)
 
 lock:
 	$(PYTHON) tools/lock.py
+
+# ---- classroom and other versions (tools/ready.py, wheelhouse.py, drift.py) -----------------
+check: $(STAMP)
+	$(BIN)/python tools/ready.py
+
+PLATFORM ?=
+wheelhouse: $(STAMP)
+	$(BIN)/python tools/wheelhouse.py $(if $(PLATFORM),--platform $(PLATFORM),)
+
+# Not part of `make test`: builds (once, cached) a venv with another torch and runs every notebook.
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu takes a CPU build where that index is reachable.
+TORCH ?=
+TORCH_INDEX ?=
+drift: $(STAMP)
+	@test -n "$(TORCH)" || { echo "usage: make drift TORCH=2.14.1 [TORCH_INDEX=url]"; exit 2; }
+	$(BIN)/python tools/drift.py --torch $(TORCH) $(if $(TORCH_INDEX),--torch-index $(TORCH_INDEX),)
 
 clean:
 	rm -rf $(VENV) docs/_build .pytest_cache
