@@ -16,6 +16,8 @@ Notebooks use these; they never know about notebooks. Each module does one thing
 - ``snapshot``: a model's and optimizer's tensors in buffers allocated once, refreshed and
   restored in place
 - ``copy_cost``: a copy's time against the memory-copy floor, and its page faults
+- ``versions``: ``requires_torch("2.6", "what it uses")`` says which PyTorch a claim needs
+- ``colab``: the Colab first cell (``first_cell``, ``bootstrap``); does nothing elsewhere
 - ``processes``: what child processes run (multiprocessing and DataLoader targets, free ports,
   a real two-process gloo DDP run)
 
