@@ -145,7 +145,7 @@ def copy_methods(model: nn.Module) -> dict[str, Callable[[], object]]:
         stream = io.BytesIO()
         torch.save(model.state_dict(), stream)
         stream.seek(0)
-        kept[0] = torch.load(stream)  # weights_only=True (the default): tensors only
+        kept[0] = torch.load(stream, weights_only=True)  # tensors only, on every release
 
     def load_into_existing() -> None:
         target.load_state_dict(model.state_dict())
