@@ -1,8 +1,9 @@
 """Google Colab: make a chapter opened from GitHub find the course; a no-op anywhere else.
 
 A notebook that Colab opens from GitHub arrives alone: no ``helpers`` package, no quiz files.
-The first code cell of every chapter therefore clones the repository when (and only when) it
-runs on Colab, and calls :func:`bootstrap`, which
+The first code cell of every chapter (:func:`first_cell`) therefore clones the repository when
+(and only when) it runs on Colab, from a URL the cell names, ``$COURSE_REPO_URL`` or the one the
+learner pastes, and calls :func:`bootstrap`, which
 
 - makes ``import helpers`` work in the kernel and in processes it starts (a ``.pth`` file),
 - moves into the clone's ``notebooks/`` folder, so ``quizzes/NN_name.json`` is found,
@@ -29,25 +30,38 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["CPU_INDEX", "bootstrap", "first_cell", "on_colab", "pinned_versions"]
+__all__ = ["COURSE_REPO", "CPU_INDEX", "bootstrap", "first_cell", "on_colab", "pinned_versions",
+           "set_first_cell"]
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # What the chapters import at run time, by module name -> project name in the lock.
+# The course's public clone URL, empty until someone publishes it. Set it here, then run
+# `python -m helpers.colab notebooks/*.ipynb` to write it into every chapter's first cell.
+COURSE_REPO = ""
 RUNTIME = {"torch": "torch", "numpy": "numpy", "matplotlib": "matplotlib",
            "ipywidgets": "ipywidgets", "IPython": "ipython"}
 
 
 _FIRST_CELL = """\
-# On Google Colab only: fetch the course and its helpers (this cell does nothing elsewhere).
+# Colab set-up: on Google Colab, fetch the course and its helpers; elsewhere, do nothing.
 import sys
 
+# The course's clone URL, if whoever published the course set it; else the cell asks for it.
+COURSE_REPO = "{repo_url}"
+
 if "google.colab" in sys.modules:
+    import os
     import pathlib
     import subprocess
 
     COURSE = pathlib.Path("{course_dir}")
     if not COURSE.exists():
-        url = "{repo_url}"
+        url = COURSE_REPO or os.environ.get("COURSE_REPO_URL", "") or input(
+            "This chapter needs the rest of the course. Paste the URL of the GitHub repository "
+            "you opened it from (https://github.com/OWNER/REPO): "
+        ).strip()
+        if not url:
+            raise ValueError("no repository URL: run this cell again and paste it")
         subprocess.run(["git", "clone", "-q", "--depth=1", url, str(COURSE)], check=True)
     sys.path.insert(0, str(COURSE))
     from helpers.colab import bootstrap
@@ -55,14 +69,24 @@ if "google.colab" in sys.modules:
     bootstrap(COURSE)"""
 
 
-def first_cell(repo_url: str, course_dir: str = "/content/copy-semantics-pytorch") -> str:
-    """The source of the first code cell every chapter carries for Colab.
+def first_cell(
+    repo_url: str = COURSE_REPO, course_dir: str = "/content/copy-semantics-pytorch"
+) -> str:
+    """The source of the first code cell every chapter carries for Colab (chapters hold
+    ``first_cell()``, with an empty ``COURSE_REPO``).
 
-    >>> print(first_cell("https://github.com/OWNER/REPO").splitlines()[0])
-    # On Google Colab only: fetch the course and its helpers (this cell does nothing elsewhere).
+    On Colab the cell clones the course from, in this order: ``COURSE_REPO`` in the cell
+    (``repo_url`` here; a maintainer publishing the course may set it), the environment variable
+    ``COURSE_REPO_URL``, or the URL the learner pastes when ``input()`` asks for it (they opened
+    the chapter from GitHub, so they know it). Off Colab it does nothing and prints nothing.
+
+    >>> print(first_cell().splitlines()[0])
+    # Colab set-up: on Google Colab, fetch the course and its helpers; elsewhere, do nothing.
+    >>> 'COURSE_REPO = "https://github.com/O/R"' in first_cell("https://github.com/O/R")
+    True
     """
-    if not isinstance(repo_url, str) or not repo_url:
-        raise TypeError(f"repo_url must be the repository's clone URL as a str, got {repo_url!r}")
+    if not isinstance(repo_url, str) or '"' in repo_url or "\\" in repo_url:
+        raise TypeError(f"repo_url must be a clone URL as a str (or empty), got {repo_url!r}")
     return _FIRST_CELL.format(repo_url=repo_url, course_dir=course_dir)
 
 
@@ -159,3 +183,31 @@ def _torch_version() -> str | None:
     from importlib.metadata import version
 
     return version("torch")
+
+
+def set_first_cell(path: str | Path, source: str | None = None) -> bool:
+    """Make ``source`` (default :func:`first_cell`) the first code cell of the notebook at
+    ``path``: replace a Colab cell already there, else insert one before the first code cell.
+    Return whether the file changed. Other cells are kept as they are: re-execute the notebook
+    (``make refresh``) after an insertion so execution counts run 1, 2, ... again.
+    """
+    import nbformat
+
+    text = first_cell() if source is None else source
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
+    first = nb.cells[index] if index < len(nb.cells) else None
+    if first is not None and first.source.startswith(text.splitlines()[0]):
+        if first.source == text:
+            return False
+        first.source = text
+    else:
+        cell = nbformat.v4.new_code_cell(text, id="colab-setup")  # type: ignore[no-untyped-call]
+        nb.cells.insert(index, cell)
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
+    return True
+
+
+if __name__ == "__main__":  # python -m helpers.colab notebooks/*.ipynb
+    for name in sys.argv[1:]:
+        print(("updated " if set_first_cell(name) else "unchanged ") + name)
