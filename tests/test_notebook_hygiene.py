@@ -13,6 +13,8 @@ import pytest
 from course import NOTEBOOKS as NOTEBOOK_DIR
 from course import QUIZ_CALL, QUIZ_DIR, chapters, min_questions, quiz_setting
 
+from helpers.colab import first_cell
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = chapters()
 
@@ -172,6 +174,23 @@ def test_solution_cells_follow_the_exercise_convention(path):
     assert not problems, "\n".join(problems)
 
 
+def _after_colab_cell(code: list) -> list:
+    """The code cells after a leading Colab set-up cell (helpers.colab.first_cell())."""
+    return code[1:] if code and code[0].source == first_cell() else code
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_first_code_cell_is_the_colab_set_up(path):
+    """README, Colab: every chapter's first code cell is exactly helpers.colab.first_cell()
+    (`python -m helpers.colab notebooks/*.ipynb` writes it); off Colab it has no output."""
+    code = _code(nbformat.read(path, as_version=4))
+    assert code and code[0].source == first_cell(), (
+        "the first code cell must be helpers.colab.first_cell(); run "
+        f"`python -m helpers.colab notebooks/{path.name}`"
+    )
+    assert code[0].outputs == [], "the Colab set-up cell prints nothing off Colab"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_quiz_calls_name_the_chapter_file_once_per_question(path):
     nb = nbformat.read(path, as_version=4)
@@ -189,8 +208,9 @@ def test_quiz_calls_name_the_chapter_file_once_per_question(path):
         assert len(asked) == least, "chapter 00 practises the mechanism with exactly one quiz"
     assert quiz_file.is_file(), f"no question file {quiz_file.relative_to(ROOT)}"
     setting = quiz_setting(path.stem)
-    assert code and setting in code[0].source.splitlines(), (
-        f"the first code cell must set {setting}"
+    chapter_code = _after_colab_cell(code)
+    assert chapter_code and setting in chapter_code[0].source.splitlines(), (
+        f"the first code cell (after the Colab set-up cell) must set {setting}"
     )
     data = json.loads(quiz_file.read_text(encoding="utf-8"))
     assert sorted(asked) == sorted(q["id"] for q in data["questions"]), (
