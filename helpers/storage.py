@@ -406,7 +406,7 @@ class ModelComparison:
 
     @property
     def independent(self) -> bool:
-        """True if no parameter is shared, as an object or as storage."""
+        """True if no pair of same-named parameters is one object or shares one storage."""
         return not any(self.same_object) and not any(self.same_storage)
 
     @property
