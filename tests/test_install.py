@@ -1,7 +1,8 @@
 """The lock installs a CPU-only torch and exactly the pinned set, on every platform, offline-proven.
 
-The strongest check resolves requirements.lock with pip itself, offline: a folder of stub wheels
-carries the real metadata of every locked package (read from this environment, which is the
+The strongest check resolves requirements.lock with pip itself, offline: two local indexes of stub
+wheels (one playing PyPI, one PyTorch's CPU index, which the lock's own index line is pointed at)
+carry the real metadata of every locked package (read from this environment, which is the
 lock) plus the real metadata of PyPI's CUDA build of torch 2.13.0 and everything it pulls in
 (tests/data/pypi_torch_2.13.0_linux_x86_64.json, recorded from PyPI). pip must pick the `+cpu`
 build and nothing else; the control shows what the old plain pin `torch==2.13.0` pulled in.
@@ -104,10 +105,25 @@ def _stub_wheel(folder: Path, name: str, version: str, requires: list[str],
             zf.writestr(path, text)
 
 
+def _simple_index(folder: Path) -> str:
+    """Make `folder` (stub wheels) a PEP 503 index on disk, as PyPI and PyTorch's index are:
+    one page per project listing its files. pip then reads one page per requirement, where a
+    --find-links folder makes it parse every file's name for every requirement (10 s here)."""
+    projects: dict[str, list[str]] = {}
+    for wheel in sorted(folder.glob("*.whl")):
+        projects.setdefault(P.normalise(wheel.name.split("-")[0]), []).append(wheel.name)
+    for project, wheels in projects.items():
+        page = folder / "simple" / project
+        page.mkdir(parents=True)
+        links = "".join(f'<a href="../../{w}">{w}</a>\n' for w in wheels)
+        (page / "index.html").write_text(f"<!DOCTYPE html><html><body>\n{links}</body></html>\n")
+    return (folder / "simple").as_uri() + "/"
+
+
 @pytest.fixture(scope="module")
 def stub_index(tmp_path_factory):
-    """Two folders of stub wheels: `pypi` (what PyPI offers for Linux: CUDA torch) and `cpu`
-    (the same plus PyTorch's +cpu build)."""
+    """Two indexes of stub wheels: `pypi` (what PyPI offers for Linux: CUDA torch) and `cpu`
+    (PyTorch's CPU index: the +cpu build). Returns their URLs."""
     _, pins = P.read_lock()
     installed = _installed()
     pypi = tmp_path_factory.mktemp("pypi")
@@ -124,24 +140,33 @@ def stub_index(tmp_path_factory):
             _stub_wheel(pypi, pkg["name"], pkg["version"], pkg["requires_dist"] or [],
                         pkg["requires_python"], pkg["provides_extra"] or [])
     cpu = tmp_path_factory.mktemp("cpu")
-    for wheel in pypi.iterdir():
-        (cpu / wheel.name).write_bytes(wheel.read_bytes())
     torch = installed["torch"]
     assert torch.version == "2.13.0+cpu", "the test environment must be the lock (make setup)"
     _stub_wheel(cpu, "torch", torch.version, torch.requires or [],
                 torch.metadata["Requires-Python"], torch.metadata.get_all("Provides-Extra") or [])
-    return {"pypi": pypi, "cpu": cpu}
+    return {"pypi": _simple_index(pypi), "cpu": _simple_index(cpu)}
 
 
-def _resolve(folder: Path, requirements: list[str], tmp: Path) -> tuple[int, dict[str, str], str]:
-    """pip's dry-run resolution against `folder` only (no index, no pip config)."""
+def _lock_with_cpu_index(cpu_index: str | None, tmp: Path) -> Path:
+    """requirements.lock as it is, except that its PyTorch CPU index line names `cpu_index`
+    (None: the index is unreachable, as when it is down or blocked)."""
+    text = (ROOT / "requirements.lock").read_text()
+    assert text.count(P.CPU_INDEX) == 1, "the lock names PyTorch's CPU index once"
+    replaced = tmp / "requirements.lock"
+    gone = (tmp / "unreachable").as_uri() + "/"  # a file: URL where there is no index
+    replaced.write_text(text.replace(P.CPU_INDEX, cpu_index or gone))
+    return replaced
+
+
+def _resolve(index: str, requirements: list[str], tmp: Path) -> tuple[int, dict[str, str], str]:
+    """pip's dry-run resolution against `index` as PyPI (no other index, no pip config)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env["PIP_CONFIG_FILE"] = os.devnull  # this machine's config adds a local torch wheel folder
     report = tmp / "report.json"
     report.unlink(missing_ok=True)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-index",
-         "--find-links", str(folder), "--disable-pip-version-check", "--report", str(report),
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+         "--index-url", index, "--disable-pip-version-check", "--report", str(report),
          *requirements], capture_output=True, text=True, env=env)
     chosen = {}
     if report.is_file():
@@ -152,8 +177,8 @@ def _resolve(folder: Path, requirements: list[str], tmp: Path) -> tuple[int, dic
 
 @pytest.mark.skipif(sys.platform != "linux", reason="resolves for Linux with Linux metadata")
 def test_pip_resolves_the_lock_to_exactly_the_pins_with_cpu_torch(stub_index, tmp_path):
-    code, chosen, err = _resolve(stub_index["cpu"], ["-r", str(ROOT / "requirements.lock")],
-                                 tmp_path)
+    lock = _lock_with_cpu_index(stub_index["cpu"], tmp_path)
+    code, chosen, err = _resolve(stub_index["pypi"], ["-r", str(lock)], tmp_path)
     assert code == 0, err
     _, pins = P.read_lock()
     assert chosen == {p.key: p.version for p in P.pins_for(LINUX, pins)}
@@ -163,8 +188,9 @@ def test_pip_resolves_the_lock_to_exactly_the_pins_with_cpu_torch(stub_index, tm
 
 @pytest.mark.skipif(sys.platform != "linux", reason="resolves for Linux with Linux metadata")
 def test_without_the_cpu_build_the_lock_refuses_instead_of_taking_cuda(stub_index, tmp_path):
-    code, _, err = _resolve(stub_index["pypi"], ["-r", str(ROOT / "requirements.lock")], tmp_path)
-    assert code != 0 and "torch==2.13.0+cpu" in err
+    lock = _lock_with_cpu_index(None, tmp_path)
+    code, _, err = _resolve(stub_index["pypi"], ["-r", str(lock)], tmp_path)
+    assert code != 0 and "torch==2.13.0+cpu" in err, err
     # the control: the old plain pin takes PyPI's CUDA build and its GPU runtime packages
     code, chosen, err = _resolve(stub_index["pypi"], ["torch==2.13.0"], tmp_path)
     assert code == 0, err

@@ -7,7 +7,8 @@ Usage (make setup runs it with the course's venv):
 Without --wheelhouse, a folder wheelhouse/<platform>/ in the repository (made by
 `make wheelhouse`, copied from a USB stick) is used when it exists, and so is $WHEELHOUSE.
 
-From the network it takes two steps, so that only torch ever comes from PyTorch's index:
+First it installs the pinned pip (a new venv's own pip is older and much slower), then, from the
+network, two steps, so that only torch ever comes from PyTorch's index:
 1. torch alone (`--no-deps`), with PyTorch's CPU index added: Linux and Windows get the
    `+cpu` build, which only that index has; macOS gets PyPI's wheel (CPU-only already).
    pip also looks in its own configured places (this machine keeps a local `+cpu` wheel).
@@ -38,9 +39,23 @@ def _write(lines: list[str], folder: str, name: str) -> str:
     return str(path)
 
 
+def _named(lines: list[str], name: str) -> list[str]:
+    return [x for x in lines if P.normalise(x.split(";")[0].split("==")[0]) == name]
+
+
+def install_pip(python: str, lines: list[str], source: list[str]) -> None:
+    """Install the lock's pip (if it pins one) before anything else, from `source` (pip options:
+    an index by default, or a wheelhouse)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for line in _named(lines, "pip"):
+            subprocess.run([python, "-m", "pip", "install", *PIP_QUIET, *source, "--no-deps",
+                            "-r", _write([line], tmp, "pip.txt")], check=True)
+
+
 def install_online(python: str, options: list[str], lines: list[str]) -> None:
     """Install `lines` (requirement lines, markers allowed): torch first, then the rest."""
-    torch = [x for x in lines if P.normalise(x.split(";")[0].split("==")[0]) == "torch"]
+    torch = _named(lines, "torch")
+    install_pip(python, lines, [])
     pip = [python, "-m", "pip", "install", *PIP_QUIET]
     with tempfile.TemporaryDirectory() as tmp:
         print("install: torch (CPU-only build) ...", flush=True)
@@ -58,6 +73,7 @@ def install_wheelhouse(python: str, wheelhouse: Path, lines: list[str]) -> None:
     if not any(wheelhouse.glob("*.whl")):
         raise SystemExit(f"install: no wheels in {wheelhouse} (make one with `make wheelhouse`)")
     print(f"install: from {wheelhouse} (no network)", flush=True)
+    install_pip(python, lines, ["--no-index", "--find-links", str(wheelhouse)])
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([python, "-m", "pip", "install", *PIP_QUIET, "--no-index", "--find-links",
                         str(wheelhouse), "-r", _write(lines, tmp, "lock.txt")], check=True)
