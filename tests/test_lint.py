@@ -2,8 +2,8 @@
 
 Both read their configuration from pyproject.toml: ruff checks every Python file and every
 notebook's code cells (line length 100, pycodestyle, pyflakes, warnings, import order); mypy
-checks helpers/ strictly (the code learners import). mypy keeps its cache in .mypy_cache/, so
-only the first run on a machine pays for reading PyTorch's types.
+checks helpers/ strictly (the code learners import). mypy keeps its cache in .mypy_cache/; set-up
+(`make setup`) fills it with PyTorch's types, so this test reads only helpers/ again.
 """
 
 from __future__ import annotations
