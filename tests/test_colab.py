@@ -57,11 +57,21 @@ def test_bad_mode_and_bad_folder_are_refused(tmp_path):
         colab.bootstrap(tmp_path, colab=True)
 
 
-def _run_on_fake_colab(tmp_path, cell, *, env_url=None, answer=None):
+def _run_on_fake_colab(tmp_path, cell, *, env_url=None, answer=None, clone=True):
     """Run a first cell's exact text in a fresh Python that looks like Colab: a fake
     `google.colab` module, the .pth written into a temporary site folder instead of the real one,
-    `input()` answering `answer` (and recording its prompt) or failing when nobody should ask."""
+    `input()` answering `answer` (and recording its prompt) or failing when nobody should ask.
+    With clone=False the cell stops at its `git clone`, printing the command instead of running
+    it: enough to see which URL the cell chose, without a clone and a torch import."""
+    stop_at_clone = [
+        "import subprocess",
+        "def fake_run(args, **kwargs):",
+        "    print('CLONE:', *args)",
+        "    raise SystemExit(0)",
+        "subprocess.run = fake_run",
+    ]
     script = "\n".join([
+        *([] if clone else stop_at_clone),
         "import builtins, site, sys, types",
         "sys.modules['google'] = types.ModuleType('google')",
         "sys.modules['google.colab'] = types.ModuleType('google.colab')",
@@ -106,11 +116,19 @@ def test_the_first_cell_with_the_url_in_the_environment(tmp_path):
     assert "PROMPT:" not in done.stderr
 
 
+def _cloned(done, url: str, course: Path) -> None:
+    """The cell ran `git clone` from `url` into `course` (and stopped there)."""
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"CLONE: git clone -q --depth=1 {url} {course}"]
+
+
 def test_the_first_cell_asks_the_learner_when_nobody_set_the_url(tmp_path):
+    """The answer, stripped, is the URL cloned; from there on the cell runs as in the test
+    above (which clones and imports for real)."""
     course = tmp_path / "course"
     cell = colab.first_cell(course_dir=str(course))
-    done = _run_on_fake_colab(tmp_path, cell, answer=f"  file://{ROOT}\n")
-    _assert_ready(done, tmp_path, course)
+    done = _run_on_fake_colab(tmp_path, cell, answer=f"  file://{ROOT}\n", clone=False)
+    _cloned(done, f"file://{ROOT}", course)
     prompt = done.stderr.split("PROMPT:", 1)[1]
     assert "URL of the GitHub repository" in prompt and "opened it from" in prompt
 
@@ -119,8 +137,9 @@ def test_the_url_set_in_the_cell_wins_over_the_environment(tmp_path):
     course = tmp_path / "course"
     cell = colab.first_cell(f"file://{ROOT}", str(course))
     assert f'COURSE_REPO = "file://{ROOT}"' in cell.splitlines()
-    done = _run_on_fake_colab(tmp_path, cell, env_url="file:///nonexistent/elsewhere")
-    _assert_ready(done, tmp_path, course)
+    done = _run_on_fake_colab(tmp_path, cell, env_url="file:///nonexistent/elsewhere",
+                              clone=False)
+    _cloned(done, f"file://{ROOT}", course)
 
 
 def test_an_empty_answer_is_refused_clearly(tmp_path):

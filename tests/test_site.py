@@ -75,7 +75,7 @@ def server(site: Path):
 
 
 class Visit:
-    """A page opened in a fresh context that records page errors and every request."""
+    """A page in a context of its own that records page errors and every request."""
 
     def __init__(
         self, browser, base: str, color_scheme: str = "light", javascript: bool = True
@@ -117,6 +117,12 @@ class Visit:
         self.page.goto(f"{self.base}/{path}", wait_until="load")
         return self.page
 
+    def forget(self) -> None:
+        """Start a new record (one context serves many tests: see the `visit` fixture)."""
+        self.errors.clear()
+        self.foreign.clear()
+        self.failed.clear()
+
     def assert_clean(self) -> None:
         assert not self.foreign, f"requests to hosts other than 127.0.0.1: {self.foreign}"
         assert not self.errors, f"page errors: {self.errors}"
@@ -124,6 +130,23 @@ class Visit:
 
     def close(self) -> None:
         self.context.close()
+
+
+@pytest.fixture(scope="module")
+def _light(server: str, browser):
+    visit = Visit(browser, server)
+    yield visit
+    visit.close()
+
+
+@pytest.fixture
+def visit(_light: Visit) -> Visit:
+    """One light-theme page with JavaScript, shared by the tests of this module: a fresh
+    context per page costs a new renderer process each time, about half a second of CPU, and
+    proves nothing more (every request of every page is still recorded, from an empty record
+    for each test)."""
+    _light.forget()
+    return _light
 
 
 def _pages(site: Path) -> list[str]:
@@ -290,31 +313,28 @@ def _asks_quizzes(chapter: str) -> bool:
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_page_in_browser(chapter: str, server: str, browser, site: Path, screenshots):
+def test_chapter_page_in_browser(chapter: str, server: str, browser, visit: Visit, site: Path,
+                                 screenshots):
     pages = _pages(site)
     path = f"notebooks/{chapter}.html"
     position = pages.index(path)
-    visit = Visit(browser, server)
-    try:
-        page = visit.open(path)
-        assert page.locator("article h1").count() == 1, "a chapter has exactly one title"
-        assert page.locator("article h2").count() >= 2, "a chapter has sections"
-        assert page.locator("article .cell .cell_input").count() >= 1, "no code cells"
-        assert page.get_by_text(f"torch {TORCH_VERSION}").first.is_visible()
-        _check_figures(page, path)
-        quizzes = _check_quiz(page, path)
-        if _asks_quizzes(chapter):
-            assert quizzes, f"{chapter} calls quiz() but its page shows no quiz"
-        _shot(page, screenshots, chapter)
-        # previous / next lead through the course in reading order (plain links: where their
-        # href points is where a click goes; every target page is opened by its own test)
-        following = pages[position + 1] if position + 1 < len(pages) else None
-        assert _link(page, server, "a.right-next") == _same_page(following), f"next of {path}"
-        previous = pages[position - 1]
-        assert _link(page, server, "a.left-prev") == _same_page(previous), f"previous of {path}"
-        visit.assert_clean()
-    finally:
-        visit.close()
+    page = visit.open(path)
+    assert page.locator("article h1").count() == 1, "a chapter has exactly one title"
+    assert page.locator("article h2").count() >= 2, "a chapter has sections"
+    assert page.locator("article .cell .cell_input").count() >= 1, "no code cells"
+    assert page.get_by_text(f"torch {TORCH_VERSION}").first.is_visible()
+    _check_figures(page, path)
+    quizzes = _check_quiz(page, path)
+    if _asks_quizzes(chapter):
+        assert quizzes, f"{chapter} calls quiz() but its page shows no quiz"
+    _shot(page, screenshots, chapter)
+    # previous / next lead through the course in reading order (plain links: where their
+    # href points is where a click goes; every target page is opened by its own test)
+    following = pages[position + 1] if position + 1 < len(pages) else None
+    assert _link(page, server, "a.right-next") == _same_page(following), f"next of {path}"
+    previous = pages[position - 1]
+    assert _link(page, server, "a.left-prev") == _same_page(previous), f"previous of {path}"
+    visit.assert_clean()
     if screenshots:  # the dark theme itself is checked once, on a quiz page, below
         dark = Visit(browser, server, color_scheme="dark")
         try:
@@ -362,24 +382,20 @@ def test_quiz_without_javascript_by_mouse_and_keyboard(server: str, browser):
         visit.close()
 
 
-def test_other_pages_and_search_in_browser(server: str, browser, site: Path, screenshots):
-    visit = Visit(browser, server)
-    try:
-        for path in _pages(site):
-            if path.startswith("notebooks/"):
-                continue
-            page = visit.open(path)
-            assert page.locator("article h1").count() >= 1, f"{path} has no title"
-            _check_figures(page, path)
-            _shot(page, screenshots, path.removesuffix(".html").replace("/", "_"))
-        page = visit.open("index.html")
-        for chapter in CHAPTERS:
-            link = page.locator(f'article a[href="notebooks/{chapter}.html"]')
-            assert link.count() >= 1, f"landing page lacks {chapter}"
-        page = visit.open("search.html?q=shares_storage")
-        page.locator("#search-results li").first.wait_for(timeout=10000)
-        assert page.locator("#search-results li").count() >= 1
-        _shot(page, screenshots, "search")
-        visit.assert_clean()
-    finally:
-        visit.close()
+def test_other_pages_and_search_in_browser(visit: Visit, site: Path, screenshots):
+    for path in _pages(site):
+        if path.startswith("notebooks/"):
+            continue
+        page = visit.open(path)
+        assert page.locator("article h1").count() >= 1, f"{path} has no title"
+        _check_figures(page, path)
+        _shot(page, screenshots, path.removesuffix(".html").replace("/", "_"))
+    page = visit.open("index.html")
+    for chapter in CHAPTERS:
+        link = page.locator(f'article a[href="notebooks/{chapter}.html"]')
+        assert link.count() >= 1, f"landing page lacks {chapter}"
+    page = visit.open("search.html?q=shares_storage")
+    page.locator("#search-results li").first.wait_for(timeout=10000)
+    assert page.locator("#search-results li").count() >= 1
+    _shot(page, screenshots, "search")
+    visit.assert_clean()
