@@ -63,7 +63,7 @@ reset: $(STAMP)
 	$(BIN)/python tools/learner.py reset $(CHAPTER) --target $(LEARNER)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # Widget state is never stored: it changes on every run and nothing needs it (quizzes store HTML).
 refresh: $(STAMP)
