@@ -74,6 +74,10 @@ def server(site: Path):
     httpd.server_close()
 
 
+# Every URL but the site's own (http://127.0.0.1:<port>/...) and the browser's inline ones.
+_ELSEWHERE = re.compile(r"^(?!(https?://127\.0\.0\.1[:/])|data:|blob:|about:)")
+
+
 class Visit:
     """A page in a context of its own that records page errors and every request."""
 
@@ -90,7 +94,9 @@ class Visit:
             color_scheme=color_scheme,
             java_script_enabled=javascript,
         )
-        self.context.route("**/*", self._route)
+        # Only requests that leave 127.0.0.1 are intercepted (recorded and refused); routing
+        # every request would also switch the browser's cache off for the site's own files.
+        self.context.route(_ELSEWHERE, self._refuse)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("requestfailed", self._failed)
@@ -104,14 +110,11 @@ class Visit:
             return  # scripts switched off: the browser refuses them
         self.failed.append(f"{request.url} ({request.failure})")
 
-    def _route(self, route) -> None:
+    def _refuse(self, route) -> None:
         url = route.request.url
-        host = urlparse(url).hostname
-        if url.startswith(("data:", "blob:", "about:")) or host == "127.0.0.1":
-            route.continue_()
-        else:
-            self.foreign.append(url)
-            route.abort()
+        assert urlparse(url).hostname != "127.0.0.1", f"{url} was routed as foreign"
+        self.foreign.append(url)
+        route.abort()
 
     def open(self, path: str):
         self.page.goto(f"{self.base}/{path}", wait_until="load")
