@@ -62,21 +62,32 @@ def screenshots() -> Path | None:
     return folder
 
 
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line(
+        "markers", "slow: a test file that takes seconds (a kernel, pip, git); scheduled early"
+    )
+
+
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
-    """Longest files first: the browser modules, then the notebooks, then the rest (stable
-    within each group). `make test` runs `pytest -n 2 --dist loadfile --no-loadscope-reorder`:
-    each worker takes whole files in this order, so the two finish about together instead of
-    one starting JupyterLab when the other is done."""
+    """Longest files first: the browser modules, then files marked slow, then the notebooks
+    (the last chapters first: they run longest), then the rest; stable within each group.
+    `make test` runs `pytest -n 2 --dist loadfile --no-loadscope-reorder`: each worker takes
+    whole files in this order, so the two finish about together instead of one starting
+    JupyterLab or a kernel when the other is done."""
 
     def rank(item: pytest.Item) -> int:
         if "browser" in getattr(item, "fixturenames", ()):
             return 0
-        return 1 if item.path.suffix == ".ipynb" else 2
+        if item.get_closest_marker("slow"):
+            return 1
+        return 2 if item.path.suffix == ".ipynb" else 3
 
-    ranks = {}
+    ranks: dict[Path, int] = {}
     for item in items:  # a file's rank is its slowest test's, so files are not split
-        ranks[item.path] = min(ranks.get(item.path, 2), rank(item))
-    items.sort(key=lambda item: ranks[item.path])
+        ranks[item.path] = min(ranks.get(item.path, 3), rank(item))
+    notebooks = sorted({item.path for item in items if item.path.suffix == ".ipynb"})
+    last_first = {path: -i for i, path in enumerate(notebooks)}
+    items.sort(key=lambda item: (ranks[item.path], last_first.get(item.path, 0)))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -8,6 +8,9 @@ import pytest
 
 from helpers import colab
 
+# clones the course and imports torch in a new Python: scheduled early (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -24,6 +24,9 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+# runs pip: scheduled early (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import pins as P  # noqa: E402

@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+# starts a Jupyter kernel: scheduled early (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import install  # noqa: E402

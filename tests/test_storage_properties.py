@@ -11,11 +11,15 @@ pair, the brute force lists the bytes each element occupies, one element at a ti
 """
 import itertools
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.storage import group_by_storage, overlaps, shares_storage
+
+# hundreds of random examples: scheduled early (tests/conftest.py)
+pytestmark = pytest.mark.slow
 
 DTYPES = [
     torch.bool,
