@@ -14,12 +14,13 @@ Without a browser:
   notebooks through the course's pre-save hook (a widget view without saved state is dropped);
 - tools/lab_settings.py is idempotent and leaves a foreign server configuration alone.
 
-In Chromium:
-- committed notebook: no verdict or explanation visible before a choice, the solutions are
-  collapsed, opening an option shows its verdict and why;
+In Chromium, one learner's session (two JupyterLab page loads):
 - learner notebook: no outputs at all (the cell after a quiz shows nothing), stubs instead of
-  solutions; the live quiz shows code as code and explains the chosen option; after saving and
-  reopening, the quiz shows its HTML form, never "Error displaying widget: model not found".
+  solutions; the live quiz shows code as code and explains the chosen option;
+- saved, then reopened in a new page beside the committed chapter: the learner's quiz shows its
+  HTML form, never "Error displaying widget: model not found"; the committed notebook (never
+  run, untrusted) shows no verdict or explanation before a choice, its solutions are collapsed,
+  and opening an option shows its verdict and why.
 """
 
 from __future__ import annotations
@@ -266,6 +267,36 @@ def _open(page, base: str, path: str, cells: int):
     return notebook
 
 
+def _open_side_by_side(page, lab: Lab, paths: list[str]) -> list:
+    """Open the notebooks at `paths` side by side in one fresh JupyterLab page (a workspace
+    written through the REST API, as JupyterLab itself saves them), every cell rendered.
+    Returns each one's notebook, in the order of `paths`."""
+    ids = [f"notebook:{path}" for path in paths]
+    tabs = [{"type": "tab-area", "currentIndex": 0, "widgets": [i]} for i in ids]
+    layout = {"type": "split-area", "orientation": "horizontal", "children": tabs,
+              "sizes": [1 / len(paths)] * len(paths)}
+    data = {i: {"data": {"path": path, "factory": "Notebook"}} for i, path in zip(ids, paths)}
+    data["layout-restorer:data"] = {"main": {"dock": layout, "current": ids[0]}}
+    _api(lab, "PUT", "lab/api/workspaces/side-by-side",
+         {"data": data, "metadata": {"id": "side-by-side"}})
+    page.goto(f"{lab.base}/lab/workspaces/side-by-side?token={TOKEN}")
+    notebooks = []
+    for path in paths:
+        cells = len(nbformat.read(lab.root / path, as_version=4).cells)
+        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(
+            has_text=Path(path).name).locator(f'xpath=self::*[contains(@title, "Path: {path}\n")]')
+        panel = page.locator(f"#{tab.get_attribute('data-id', timeout=60_000)}")
+        notebook = panel.locator(".jp-Notebook")
+        notebook.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "([el, n]) => el.querySelectorAll('.jp-Cell').length >= n",
+            arg=[notebook.element_handle(), cells],
+            timeout=30_000,
+        )
+        notebooks.append(notebook)
+    return notebooks
+
+
 def _shot(locator, folder: Path | None, name: str) -> None:
     """With SCREENSHOTS=1, save what the learner sees (for reviewers)."""
     if folder is not None:
@@ -290,21 +321,21 @@ def _assert_cards_hide_answers(notebook, path: Path, where: str) -> None:
     assert notebook.locator(".cq-why:visible").count() == 0
 
 
-def test_committed_notebook_untrusted_hides_answers_and_solutions(lab, page, screenshots):
-    base = lab.base
-    chapter = next(p for p in CHAPTERS if _quizzes(p) and _answers(p))
-    path = lab.root / "committed" / chapter.name
+def _check_committed(notebook, path: Path, screenshots) -> None:
+    """A committed chapter opened untrusted: one card per quiz, no verdict or explanation and no
+    form control before a choice, no dead widget, solutions collapsed; choosing an option
+    reveals its verdict and why, on a card that keeps its light look."""
+    name = path.name
     nb = nbformat.read(path, as_version=4)
-    notebook = _open(page, base, f"committed/{chapter.name}", len(nb.cells))
     cells = notebook.locator(".jp-Cell")
     notebook.locator(".cq").first.wait_for(timeout=30_000)
     assert notebook.locator(".cq").count() == len(_quizzes(path)), "one quiz card per quiz cell"
-    _assert_cards_hide_answers(notebook, path, chapter.name)
+    _assert_cards_hide_answers(notebook, path, name)
     text = notebook.inner_text()
     assert notebook.locator("input[type=radio]").count() == 0, (
         "no form controls for the sanitiser to disable"
     )
-    _assert_no_dead_widgets(notebook, chapter.name)
+    _assert_no_dead_widgets(notebook, name)
     # Solutions are collapsed (jupyter.source_hidden): their answer lines are nowhere on screen.
     for i, cell in enumerate(nb.cells):
         if "solution" in cell.metadata.get("tags", []):
@@ -313,7 +344,7 @@ def test_committed_notebook_untrusted_hides_answers_and_solutions(lab, page, scr
             )
             assert cells.nth(i).locator(".jp-InputPlaceholder").is_visible()
     for line in _answers(path):
-        assert line not in text, f"{chapter.name}: solution code visible: {line!r}"
+        assert line not in text, f"{name}: solution code visible: {line!r}"
     # Choosing an option reveals its verdict and why; the card keeps its light look untrusted.
     card = notebook.locator(".cq").first
     card.scroll_into_view_if_needed()
@@ -328,7 +359,9 @@ def test_committed_notebook_untrusted_hides_answers_and_solutions(lab, page, scr
     assert len(said) > 40 and "`" not in said
 
 
-def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page, screenshots):
+def test_learner_notebook_then_reopened_beside_the_committed_chapter(lab, page, screenshots):
+    """The learner's copy: no outputs, stubs, a live quiz; saved, then reopened beside the
+    committed chapter, which a learner may open straight from a clone (see _check_committed)."""
     base = lab.base
     chapter = next(p for p in CHAPTERS if _quizzes(p) and _answers(p))
     path = lab.root / chapter.name
@@ -394,9 +427,11 @@ def test_learner_notebook_shows_no_outputs_and_stubs_then_a_live_quiz(lab, page,
     data = saved.cells[quiz_index].outputs[0]["data"]
     assert learner.WIDGET_VIEW not in data and "text/html" in data, sorted(data)
     assert "widgets" not in saved.metadata
-    page.reload()
-    notebook = _open(page, base, chapter.name, len(nb.cells))
-    notebook.locator(".cq").first.wait_for(timeout=30_000)
-    _assert_no_dead_widgets(notebook, f"learner/{chapter.name} reopened")
-    _assert_cards_hide_answers(notebook, path, f"learner/{chapter.name} reopened")
-    _shot(notebook.locator(".cq").first, screenshots, "learner-quiz-reopened")
+    # Reopened (a new page load), beside the committed chapter (never run, so untrusted): one
+    # JupyterLab load shows both.
+    reopened, committed = _open_side_by_side(page, lab, [chapter.name, f"committed/{chapter.name}"])
+    reopened.locator(".cq").first.wait_for(timeout=30_000)
+    _assert_no_dead_widgets(reopened, f"learner/{chapter.name} reopened")
+    _assert_cards_hide_answers(reopened, path, f"learner/{chapter.name} reopened")
+    _shot(reopened.locator(".cq").first, screenshots, "learner-quiz-reopened")
+    _check_committed(committed, lab.root / "committed" / chapter.name, screenshots)
