@@ -109,9 +109,9 @@ def _stub_wheel(folder: Path, name: str, version: str, requires: list[str],
 
 
 def _simple_index(folder: Path) -> str:
-    """Make `folder` (stub wheels) a PEP 503 index on disk, as PyPI and PyTorch's index are:
-    one page per project listing its files. pip then reads one page per requirement, where a
-    --find-links folder makes it parse every file's name for every requirement (10 s here)."""
+    """Make `folder` (stub wheels) a PEP 503 index on disk, the form PyPI and PyTorch's CPU
+    index have (one page per project listing its files), so that pip resolves the lock against
+    two indexes exactly as it does online. Returns the index's URL."""
     projects: dict[str, list[str]] = {}
     for wheel in sorted(folder.glob("*.whl")):
         projects.setdefault(P.normalise(wheel.name.split("-")[0]), []).append(wheel.name)
