@@ -201,11 +201,19 @@ def test_make_lab_serves_the_learner_notebooks(lab):
 
 
 def test_jupyterlab_applies_the_course_settings(lab):
-    """No news pop-up and no update check: the server applies the venv's overrides (written
-    by tools/lab_settings.py) to the schema defaults it sends to the page."""
+    """No news pop-up, no update check and no build check: the server applies the venv's
+    overrides and page configuration (written by tools/lab_settings.py) to what it sends to the
+    page."""
     plugin = _api(lab, "GET", "lab/api/settings/@jupyterlab/apputils-extension:notification")
     defaults = {k: v.get("default") for k, v in plugin["schema"]["properties"].items()}
     assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
+    # No build check either: the page is told not to ask (the check runs Node.js on the server).
+    with urllib.request.urlopen(f"{lab.base}/lab?token={TOKEN}", timeout=10) as response:
+        html = response.read().decode()
+    data = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                     html, re.S)
+    page_config = json.loads(data.group(1))
+    assert page_config["buildCheck"] is False and page_config["buildAvailable"] is False
 
 
 def test_jupyterlab_saves_notebooks_through_the_pre_save_hook(lab):
@@ -233,6 +241,8 @@ def test_lab_settings_are_idempotent_and_respect_a_foreign_server_config(tmp_pat
     written = lab_settings.write(tmp_path)
     server = tmp_path / "etc" / "jupyter" / "jupyter_server_config.py"
     assert server in written and "pre_save_hook" in server.read_text()
+    page = tmp_path / "etc" / "jupyter" / "labconfig" / "page_config.json"
+    assert json.loads(page.read_text()) == lab_settings.PAGE_CONFIG
     assert lab_settings.write(tmp_path) == [], "nothing to write the second time"
     server.write_text("c.ServerApp.port = 9999\n")
     assert lab_settings.write(tmp_path) == []

@@ -1,8 +1,11 @@
-"""Configure JupyterLab inside the venv: no news pop-up, no update check, no dead widget views.
+"""Configure JupyterLab inside the venv: no news pop-up, no update or build check, no dead widgets.
 
 Run by `make` after installing and by every `make lab` (cheap, idempotent). Writes:
 
 - ``<sys.prefix>/share/jupyter/lab/settings/overrides.json``: JupyterLab's app-level overrides;
+- ``<sys.prefix>/etc/jupyter/labconfig/page_config.json``: no build check. Learners never
+  build extensions, and each page load would otherwise run Node.js three times on the server
+  (``node-version-check.js``, ``yarn config``), where Node.js is installed at all;
 - ``<sys.prefix>/etc/jupyter/jupyter_server_config.py``: the Jupyter server's pre-save hook
   ``tools/learner.py:pre_save_hook``, which drops widget views without saved state from saved
   notebooks (reopened later, they would show "Error displaying widget: model not found"; the
@@ -17,6 +20,7 @@ from pathlib import Path
 OVERRIDES = {
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
 }
+PAGE_CONFIG = {"buildCheck": False, "buildAvailable": False}
 TOOLS = Path(__file__).resolve().parent
 MARK = "# Written by tools/lab_settings.py of the course 'Copy semantics in PyTorch'."
 SERVER_CONFIG = f"""{MARK}
@@ -49,10 +53,13 @@ def _put(path: Path, text: str) -> list[Path]:
 
 
 def write(prefix: Path = Path(sys.prefix)) -> list[Path]:
-    """Write both files under ``prefix`` where they differ; returns the files written. A server
+    """Write the three files under ``prefix`` where they differ; returns the files written. A server
     config that the course did not write is left alone (with a warning)."""
     overrides = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     written = _put(overrides, json.dumps(OVERRIDES, indent=2) + "\n")
+    page = prefix / "etc" / "jupyter" / "labconfig" / "page_config.json"
+    config = json.loads(page.read_text()) if page.is_file() else {}  # keep what others set
+    written += _put(page, json.dumps({**config, **PAGE_CONFIG}, indent=2) + "\n")
     server = prefix / "etc" / "jupyter" / "jupyter_server_config.py"
     if server.exists() and not server.read_text().startswith(MARK):
         print(
