@@ -293,8 +293,7 @@ def _open_side_by_side(page, lab: Lab, paths: list[str]) -> list:
     notebooks = []
     for path in paths:
         cells = len(nbformat.read(lab.root / path, as_version=4).cells)
-        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(
-            has_text=Path(path).name).locator(f'xpath=self::*[contains(@title, "Path: {path}\n")]')
+        tab = page.locator(f'.lm-DockPanel-tabBar .lm-TabBar-tab[title*="Path: {path}"]')
         panel = page.locator(f"#{tab.get_attribute('data-id', timeout=60_000)}")
         notebook = panel.locator(".jp-Notebook")
         notebook.wait_for(timeout=60_000)
